@@ -90,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit("error: this benchmark needs pretty_midi and mir_eval (.venv/bin/pip install pretty_midi mir_eval)")
     import mir_eval
 
-    from mv2desc.audio.io import load_audio
+    from mv2desc.beats.tracking import track_beats
+    from mv2desc.media.audio import load_audio
     from mv2desc.sync.config import MusicBeatConfig
-    from mv2desc.sync.music_beats import track_beats
 
     mids = sorted(MIDI_DIR.glob("*.mid"))
     if args.limit:

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 
 def make_clips(audio_dir: Path, n: int, root: Path, clip_s: float = 30.0) -> Path:
-    from mv2desc.audio.io import load_audio, write_audio
+    from mv2desc.media.audio import load_audio, write_audio
 
     files = sorted(p for p in audio_dir.rglob("*") if p.suffix.lower() in (".ogg", ".mp3", ".wav", ".flac"))[:n]
     if not files:
@@ -48,11 +48,11 @@ def make_clips(audio_dir: Path, n: int, root: Path, clip_s: float = 30.0) -> Pat
 
 
 def per_extractor(root: Path) -> dict:
-    from mv2desc.audio.feature_config import ClapSettings, FeatureConfig
-    from mv2desc.audio.features import AcousticFeatureExtractor
-
     import torch
     from threadpoolctl import threadpool_limits
+
+    from mv2desc.audio.feature_config import ClapSettings, FeatureConfig
+    from mv2desc.audio.features import AcousticFeatureExtractor
 
     torch.set_num_threads(1)  # as in a build worker (features.threads_per_worker = 1)
     threadpool_limits(1)

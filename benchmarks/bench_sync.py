@@ -43,8 +43,8 @@ SONGS = ("knalgan_theme", "northerners", "loyalists", "battle", "heroes_rite", "
 
 def make_clips(out_dir: Path, n: int, *, fps: float, width: int, height: int, seed: int) -> list[Path]:
     """``n`` 3 s motion clips with irregular stops (cached by name)."""
+    from mv2desc.media.video import write_video
     from mv2desc.sync.synth_video import MotionClipSpec, render_clip
-    from mv2desc.sync.video_io import write_video
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -59,23 +59,22 @@ def make_clips(out_dir: Path, n: int, *, fps: float, width: int, height: int, se
 
 def song_excerpt(src: Path, seconds: float, out_dir: Path) -> Path:
     """The first ``seconds`` of ``src`` as a WAV (stereo, native rate), cached."""
-    from mv2desc.audio.io import write_audio
-    from mv2desc.sync.video_io import read_audio_channels
+    from mv2desc.media.audio import load_audio, write_audio
 
     out = out_dir / f"{src.stem}_{seconds:g}s.wav"
     if not out.exists():
-        y, sr = read_audio_channels(src, max_duration_s=seconds)
+        y, sr = load_audio(src, channels=2, max_duration_s=seconds)
         write_audio(out, y, sr)
     return out
 
 
 def quality(args) -> dict:
+    from mv2desc.beats.tracking import track_file
+    from mv2desc.media.audio import load_audio
     from mv2desc.sync.config import MusicBeatConfig, SyncConfig
     from mv2desc.sync.engine import analyse_clips, build_report, plan_sync, visual_before
     from mv2desc.sync.metrics import sync_scores
-    from mv2desc.sync.music_beats import track_file
     from mv2desc.sync.render import ClipPlacement, render
-    from mv2desc.sync.video_io import read_audio_channels
     from mv2desc.sync.visual_beats import visual_beats_of_file
 
     cache = Path(args.cache)
@@ -87,7 +86,7 @@ def quality(args) -> dict:
         clips = make_clips(cache / "clips", args.clips, fps=args.fps, width=args.width, height=args.height, seed=100 * s_idx)
         analyses, _ = analyse_clips(clips, cfg.visual, workers=2)
         music = track_file(song, cfg.music)
-        y, sr = read_audio_channels(song)
+        y, sr = load_audio(song, channels=2)
         duration = y.shape[1] / sr
         durations = [a.info.duration_s for a in analyses]
         beats = [a.beats for a in analyses]

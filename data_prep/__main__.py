@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mv2desc.app import dispatch, normalise_flags, parse_config, setup
+from mv2desc.app import argument_parser, dispatch, normalise_flags, parse_config, setup
 
 USAGE = """usage: mv2desc data <build|merge|example> [options]
 
   build    Music4All root -> features + MV descriptions -> artist-disjoint dataset
-           (mv2desc data build --config configs/data/build.yaml --root M4A --out OUT [--num-proc K]
-            [--num-shards N --shard-index i])
+           (mv2desc data build --config configs/data/build.yaml --root M4A --out OUT [--num_proc K]
+            [--num_shards N --shard_index i])
   merge    join finished shards into one dataset (mv2desc data merge --out OUT [--inputs DIR ...])
   example  write a small synthetic Music4All-layout folder (mv2desc data example --out DIR)
 """
@@ -34,9 +34,7 @@ def cmd_build(argv: list[str]) -> int:
 
 
 def cmd_merge(argv: list[str]) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="mv2desc data merge", description="Join finished shards into one dataset.")
+    parser = argument_parser(prog="mv2desc data merge", description="Join finished shards into one dataset.")
     parser.add_argument("--out", required=True, help="output folder (its shards/ are merged unless --inputs is given)")
     parser.add_argument("--inputs", nargs="*", help="shard folders, or output folders holding shards/")
     args = parser.parse_args(normalise_flags(argv))
@@ -48,13 +46,11 @@ def cmd_merge(argv: list[str]) -> int:
 
 
 def cmd_example(argv: list[str]) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="mv2desc data example", description="Write a synthetic Music4All-layout folder.")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--n_tracks", type=int, default=16)
-    parser.add_argument("--duration_s", type=float, default=30.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = argument_parser(prog="mv2desc data example", description="Write a synthetic Music4All-layout folder.")
+    parser.add_argument("--out", required=True, help="folder to write the example into")
+    parser.add_argument("--n_tracks", type=int, default=16, help="synthetic tracks to write")
+    parser.add_argument("--duration_s", type=float, default=30.0, help="length of each synthetic song in seconds")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--with_bad_entries", action="store_true", help="add every kind of bad input the builder must survive")
     args = parser.parse_args(normalise_flags(argv))
     setup()

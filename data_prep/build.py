@@ -18,16 +18,16 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from data_prep import shards
-from data_prep.clip_cache import atomic_write_json
 from data_prep.config import BuildConfig
 from data_prep.merge import FinalSummary, merge
 from data_prep.music4all import load_catalog, read_lyrics
 from data_prep.process_clip import ClipOutcome, ClipProcessor, caches, init_worker, run_in_worker
 from data_prep.report import BuildReport
-from data_prep.schema import FEATURES, to_row
 from data_prep.splits import assign_splits
 from data_prep.tracks import Track
+from mv2desc.atomic import atomic_write_json
 from mv2desc.audio.features import AcousticFeatureExtractor
+from mv2desc.data.schema import FEATURES, to_row
 
 log = logging.getLogger(__name__)
 ROW_GROUP = 64
@@ -46,8 +46,8 @@ class ShardSummary:
 
 def warm_up_librosa() -> None:
     """Compile (or load from numba's on-disk cache) librosa's beat tracker once, before workers start."""
-    import numpy as np
     import librosa
+    import numpy as np
 
     y = np.zeros(22050 * 2, dtype=np.float32)
     y[::11025] = 1.0
@@ -127,7 +127,8 @@ def build_shard(config: BuildConfig) -> ShardSummary:
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    info = AcousticFeatureExtractor(config.features).info()
+    extractor = AcousticFeatureExtractor(config.features)
+    info, spec = extractor.info(), extractor.spec()
     shard_dir = out / "shards" / name
     tmp_dir = out / "shards" / f".tmp-{name}"
     shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -143,6 +144,7 @@ def build_shard(config: BuildConfig) -> ShardSummary:
             "rows": n_rows,
             "catalog_tracks": len(catalog),
             "features": info,
+            "feature_spec": spec.to_dict(),
             "config": _config_record(config),
             "cpu_s": {k: round(v, 3) for k, v in cpu.items()},
         },

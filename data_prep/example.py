@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from mv2desc.audio.io import write_audio
+from mv2desc.media.audio import write_audio
 from mv2desc.synth import SongSpec, render
 
 _ARTISTS = ["Northern Lights", "Café Tacvba Tribute", "The Static Hours", "MC Lumen", "Dust & Echo", "Søren Vale", "Velvet Arcade", "Kōri"]

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data_prep import shards
-from data_prep.clip_cache import atomic_write_json
 from data_prep.report import BuildReport
-from data_prep.schema import FEATURES
 from data_prep.splits import SPLITS, normalise_artist
+from mv2desc.atomic import atomic_write_json
+from mv2desc.data.schema import FEATURES
 
 log = logging.getLogger(__name__)
 FORMAT = "mv2desc-dataset/1"
@@ -80,6 +80,7 @@ def merge(out: Path, inputs: list[str] | None = None) -> FinalSummary:
         "content_fingerprint": metas[0]["content_fingerprint"],
         "config": metas[0]["config"],
         "features": info,
+        "feature_spec": metas[0]["feature_spec"],
         "splits": {
             s: {
                 "clips": len(splits[s]),

@@ -7,15 +7,15 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from data_prep import describe_metadata
-from data_prep.clip_cache import ClipCache
+from data_prep.clip_cache import DescriptionCache, FeatureCache
 from data_prep.config import BuildConfig
 from data_prep.music4all import read_lyrics
 from data_prep.tracks import Track
 from mv2desc.audio.features import AcousticFeatureExtractor, ClipFeatures
-from mv2desc.errors import AudioDecodeError
+from mv2desc.describe.metadata import SongFacts, measured_attributes
+from mv2desc.describe.metadata import describe as describe_metadata
+from mv2desc.errors import MediaError
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +32,18 @@ class ClipOutcome:
     cpu_s: dict[str, float] = field(default_factory=dict)
 
 
-def caches(config: BuildConfig) -> tuple[ClipCache, ClipCache]:
+def caches(config: BuildConfig) -> tuple[FeatureCache, DescriptionCache]:
     root = Path(config.out) / "cache"
+    features = config.features.fingerprint()  # settings + extractor versions + decode version
     return (
-        ClipCache(root / f"features-{config.features.fingerprint()}", ".pkl"),
-        ClipCache(root / f"descriptions-{config.description.fingerprint()}-{config.features.fingerprint()[:8]}", ".pkl"),
+        FeatureCache(root / f"features-{features}"),
+        DescriptionCache(root / f"descriptions-{config.description.fingerprint()}-{features[:8]}"),
     )
 
 
-def measured_attributes(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: values[k] for k in ("tempo_bpm", "rms_db_mean", "key", "mode")}
+def song_facts(track: Track) -> SongFacts:
+    valence = track.metadata.get("valence")
+    return SongFacts(track.id, track.artist, track.song, tuple(track.tags), tuple(track.genres), valence if isinstance(valence, float) else None)
 
 
 class ClipProcessor:
@@ -86,7 +88,7 @@ class ClipProcessor:
         else:
             try:
                 features = self.extractor.extract_file(track.audio_path)
-            except AudioDecodeError as exc:
+            except MediaError as exc:
                 return ClipOutcome(track.id, False, exc.reason, exc.detail)
             self.feature_cache.put(track.id, features)
             outcome.cpu_s.update(features.cpu_s)
@@ -117,7 +119,7 @@ class ClipProcessor:
                 reason, detail = "video_fallback_metadata", "no video"
             else:
                 from data_prep.video.errors import VideoDescriptionError
-                from mv2desc.audio.io import load_audio
+                from mv2desc.media.audio import load_audio
 
                 try:
                     clip = load_audio(track.audio_path, max_duration_s=self.config.features.max_duration_s)
@@ -135,9 +137,9 @@ class ClipProcessor:
                     if not cfg.fallback_to_metadata:
                         return None, ("video_failed", f"{exc.reason}: {exc.detail}")
                     reason, detail = "video_fallback_metadata", exc.reason
-            text = describe_metadata.describe(track, measured, lyrics, seed=cfg.seed, include_lyrics=cfg.include_lyrics, include_identity=cfg.include_identity)
+            text = describe_metadata(song_facts(track), measured, lyrics, seed=cfg.seed, include_lyrics=cfg.include_lyrics, include_identity=cfg.include_identity)
             return {"description": text, "description_source": "metadata", "description_model": "", "degraded": (reason, detail)}, None
-        text = describe_metadata.describe(track, measured, lyrics, seed=cfg.seed, include_lyrics=cfg.include_lyrics, include_identity=cfg.include_identity)
+        text = describe_metadata(song_facts(track), measured, lyrics, seed=cfg.seed, include_lyrics=cfg.include_lyrics, include_identity=cfg.include_identity)
         return {"description": text, "description_source": "metadata", "description_model": ""}, None
 
 

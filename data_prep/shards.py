@@ -55,6 +55,9 @@ def check_complete_set(shard_dirs: list[Path]) -> list[dict]:
     if not shard_dirs:
         raise UserError("no shards to merge")
     metas = [read_complete(d) for d in shard_dirs]
+    old = [str(d) for d, m in zip(shard_dirs, metas) if "feature_spec" not in m]
+    if old:
+        raise UserError(f"shard {old[0]} was built by an older version (no feature_spec): rebuild it with the same command")
     fps = {m["content_fingerprint"] for m in metas}
     if len(fps) > 1:
         raise UserError(f"shards come from different configurations (fingerprints {sorted(fps)})")

@@ -10,8 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from mv2desc.app import dispatch, normalise_flags, setup
-from mv2desc.errors import AudioDecodeError, UserError
+from mv2desc.app import argument_parser, dispatch, normalise_flags, setup
+from mv2desc.errors import MediaError, UserError
 
 USAGE = """usage: mv2desc mv <beats|sync|score> [options]
 
@@ -78,29 +78,25 @@ def _metric_cfg(args):
 
 def _user_errors(fn):
     """Turn input problems (missing/undecodable files, invalid settings) into one-line errors."""
-    from mv2desc.sync.video_io import VideoReadError
-
     try:
         return fn()
-    except VideoReadError as exc:
+    except MediaError as exc:
         raise UserError(f"{exc.reason}: {exc.detail}") from exc
-    except AudioDecodeError as exc:
-        raise UserError(str(exc)) from exc
     except ValueError as exc:
         raise UserError(f"invalid setting: {exc}") from exc
 
 
 def cmd_beats(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="mv2desc mv beats", description="Tempo, beats and downbeats of a song, as JSON.")
+    parser = argument_parser(prog="mv2desc mv beats", description="Tempo, beats and downbeats of a song, as JSON.")
     parser.add_argument("audio", help="song (any format FFmpeg decodes; a video's soundtrack works too)")
     parser.add_argument("--out", help="also write the JSON here")
     _music_args(parser)
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(normalise_flags(argv))
     setup(args.verbose)
 
     def go():
-        from mv2desc.sync.music_beats import track_file
+        from mv2desc.beats.tracking import track_file
 
         return track_file(args.audio, _music_cfg(args))
 
@@ -110,7 +106,7 @@ def cmd_beats(argv: list[str]) -> int:
 
 
 def cmd_sync(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = argument_parser(
         prog="mv2desc mv sync",
         description="Lay clips (in order) over a song, beat-synchronised (monotonic warps, cuts on downbeats), "
         "muxed with the song. Prints the metrics; --report gets the full report.",
@@ -135,14 +131,14 @@ def cmd_sync(argv: list[str]) -> int:
     _music_args(parser)
     _visual_args(parser)
     _metric_args(parser)
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(normalise_flags(argv))
     setup(args.verbose)
 
     def go():
+        from mv2desc.media.video import probe_video
         from mv2desc.sync.config import MatchConfig, RenderConfig, SyncConfig
         from mv2desc.sync.engine import sync_videos
-        from mv2desc.sync.video_io import probe_video
 
         cfg = SyncConfig(
             music=_music_cfg(args),
@@ -176,7 +172,7 @@ def cmd_sync(argv: list[str]) -> int:
 
 
 def cmd_score(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = argument_parser(
         prog="mv2desc mv score", description="BAS (both conventions), BCS and BHS of a video with sound, as JSON."
     )
     parser.add_argument("--video", required=True, help="the video")
@@ -185,7 +181,7 @@ def cmd_score(argv: list[str]) -> int:
     _music_args(parser)
     _visual_args(parser)
     _metric_args(parser)
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(normalise_flags(argv))
     setup(args.verbose)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 import warnings
@@ -23,6 +24,26 @@ def setup(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("lightning.pytorch").propagate = False  # Lightning prints through its own handler
     warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every option's help ends with its default (or ``(required)``); descriptions keep their line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_ = action.help or ""
+        if action.required and action.option_strings:
+            return help_ + " (required)"
+        if "default" in help_:  # the help already explains it, e.g. "(default: the first clip's)"
+            return help_
+        return super()._get_help_string(action)
+
+
+def argument_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The argparse parser every subcommand uses: ``--help`` shows each option's meaning and default.
+
+    Options are spelled with underscores (``--num_proc``); :func:`normalise_flags` also accepts dashes.
+    """
+    return argparse.ArgumentParser(prog=prog, description=description, formatter_class=HelpFormatter)
 
 
 def normalise_flags(argv: list[str]) -> list[str]:

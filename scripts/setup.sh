@@ -34,7 +34,8 @@ fi
 # torch first and pinned: with nothing installed, an unpinned torch would pull several GB of CUDA wheels.
 quiet() { { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2; }  # local-index noise
 "$VENV/bin/pip" install --quiet --no-compile torch==2.13.0 2> >(quiet)
-"$VENV/bin/pip" install --quiet --no-compile -c requirements/constraints.txt -e ".[dev]" 2> >(quiet)
+# madmom (the accurate beat tracker) is an extra: its network weights are CC BY-NC-SA 4.0.
+"$VENV/bin/pip" install --quiet --no-compile -c requirements/constraints.txt -e ".[dev,madmom]" 2> >(quiet)
 # torchvision breaks transformers' Qwen-VL imports and diffusers' SVD pipeline here (see docs).
 if "$VENV/bin/python" -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('torchvision') is None)"; then
   echo "[setup] ERROR: torchvision is installed in $VENV; uninstall it (pip uninstall -y torchvision)" >&2
@@ -42,3 +43,4 @@ if "$VENV/bin/python" -c "import importlib.util,sys; sys.exit(importlib.util.fin
 fi
 echo "$want" > "$stamp"
 echo "[setup] done: $("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__)')"
+echo "[setup] madmom installed: its beat-tracking network weights are CC BY-NC-SA 4.0 (non-commercial); for a licence-clean install use: pip install -e .  (tracker 'auto' then uses librosa)"

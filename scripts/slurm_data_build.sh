@@ -14,4 +14,4 @@ ROOT=${1:?music4all root}
 OUT=${2:?output folder (shared filesystem)}
 SHARDS=${3:?number of shards (= array size)}
 mv2desc data build --config configs/data/build.yaml --root "$ROOT" --out "$OUT" \
-  --num-proc "${SLURM_CPUS_PER_TASK:-1}" --num-shards "$SHARDS" --shard-index "${SLURM_ARRAY_TASK_ID:?run as an array job}"
+  --num_proc "${SLURM_CPUS_PER_TASK:-1}" --num_shards "$SHARDS" --shard_index "${SLURM_ARRAY_TASK_ID:?run as an array job}"

@@ -9,9 +9,9 @@ from conftest import TINY_CLAP
 from mv2desc.audio.clap_features import window_starts
 from mv2desc.audio.feature_config import ClapSettings, FeatureConfig
 from mv2desc.audio.features import AcousticFeatureExtractor
-from mv2desc.audio.io import load_audio, write_audio
 from mv2desc.audio.key_estimate import estimate_key
-from mv2desc.errors import AudioDecodeError
+from mv2desc.errors import MediaError
+from mv2desc.media.audio import load_audio, write_audio
 from mv2desc.synth import SongSpec, beat_times, render
 
 SR = 44100
@@ -50,13 +50,13 @@ def test_decode_roundtrip_and_offset(tmp_path):
 def test_bad_files_raise_with_reason(tmp_path, content, reason):
     p = tmp_path / "bad.mp3"
     p.write_bytes(content)
-    with pytest.raises(AudioDecodeError) as err:
+    with pytest.raises(MediaError) as err:
         load_audio(p)
     assert err.value.reason == reason
 
 
 def test_missing_file_reason(tmp_path):
-    with pytest.raises(AudioDecodeError) as err:
+    with pytest.raises(MediaError) as err:
         load_audio(tmp_path / "nope.mp3")
     assert err.value.reason == "missing_audio"
 

@@ -147,7 +147,7 @@ def test_killed_build_resumes_without_recomputing(m4a, reference, tmp_path):
     cache = out / "cache"
 
     def finished_entries() -> int:  # in-flight temp files (".tmp-*") are not entries
-        return sum(1 for p in cache.glob("features-*/*/*.pkl") if not p.name.startswith(".tmp-"))
+        return sum(1 for p in cache.glob("features-*/*/*.npz") if not p.name.startswith(".tmp-"))
 
     deadline = time.time() + 240
     try:

@@ -10,7 +10,7 @@ import pytest
 from conftest import build_argv
 from data_prep.__main__ import main as data_main
 from data_prep.example import make_example
-from mv2desc.audio.io import write_audio
+from mv2desc.media.audio import write_audio
 from video_fixtures import make_music_video, make_tiny_qwen_vl
 
 OFFSET_S, CLIP_S = 4.0, 8.0

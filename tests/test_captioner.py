@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import REPO
 from mv2desc.model.artifact import ArtifactError, load, merge, save
 from mv2desc.model.audio_batch import collate_audio
 from mv2desc.model.backbone import decoder_of, module_name, vision_of
@@ -16,7 +17,6 @@ from mv2desc.model.builder import build_captioner
 from mv2desc.model.captioner import count_lora_modules
 from mv2desc.model.config import CaptionerConfig
 from mv2desc.model.prompting import encode_prompts, prompt_text
-from conftest import REPO
 
 TINY = REPO / "configs" / "model" / "tiny.yaml"
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from data_prep.describe_metadata import describe, lyric_motifs
-from data_prep.tracks import Track
+from mv2desc.describe.metadata import SongFacts, describe, lyric_motifs
 
-TRACK = Track(id="x1", artist="Someone", song="Night Road", tags=["dreamy"], genres=["electronic"])
+TRACK = SongFacts(id="x1", artist="Someone", song="Night Road", tags=("dreamy",), genres=("electronic",))
 
 
 def measured(bpm=120.0, rms=-25.0, key="A", mode="minor"):
@@ -22,7 +21,7 @@ def test_tempo_energy_and_mode_change_the_words():
 
 
 def test_valence_overrides_mode_for_mood():
-    happy = Track(id="x2", artist="A", metadata={"valence": 0.9})
+    happy = SongFacts(id="x2", artist="A", valence=0.9)
     assert "bright" in describe(happy, measured(mode="minor"), None)
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from infer.__main__ import main as mv_main
-from mv2desc.audio.io import write_audio
+from mv2desc.media.audio import write_audio
+from mv2desc.media.video import write_video
 from mv2desc.sync.synth_video import MotionClipSpec, render_clip
-from mv2desc.sync.video_io import write_video
 from mv2desc.synth import SongSpec, beat_times, render
 
 TEMPO = 111.0  # beats off the 8 fps frame grid, so the grid's effect shows
@@ -107,7 +107,7 @@ def test_at_24_fps_the_rendered_beats_land_within_a_few_frames(media, capsys):
 
 def test_score_of_an_unsynchronised_video_is_lower(media, capsys):
     frames, _ = render_clip(MotionClipSpec(duration_s=SONG_S, fps=8.0, width=160, height=96, seed=3))
-    from mv2desc.audio.io import load_audio
+    from mv2desc.media.audio import load_audio
 
     y, sr = load_audio(media["song"], 44100)
     plain = write_video(media["root"] / "plain.mp4", frames, 8.0, audio=y, sample_rate=sr)

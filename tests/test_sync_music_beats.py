@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mv2desc.beats.tracking import track_beats, track_file
 from mv2desc.sync.config import MusicBeatConfig
-from mv2desc.sync.music_beats import track_beats, track_file
 from mv2desc.synth import SongSpec, beat_times, render
 
 SR = 44100
@@ -75,7 +75,7 @@ def test_silence_and_very_short_audio_give_no_beats_not_a_crash(tracker):
 
 
 def test_track_file_reads_any_format(tmp_path):
-    from mv2desc.audio.io import write_audio
+    from mv2desc.media.audio import write_audio
 
     y, truth = click_track(100.0, 0.35)
     path = write_audio(tmp_path / "clicks.mp3", y, SR)

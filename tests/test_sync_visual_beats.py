@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mv2desc.media.video import probe_video, read_frames, write_video
 from mv2desc.sync.config import VisualBeatConfig
 from mv2desc.sync.flow import motion_features
 from mv2desc.sync.synth_video import MotionClipSpec, event_times, render_clip
-from mv2desc.sync.video_io import probe_video, read_frames, write_video
 from mv2desc.sync.visual_beats import detect_visual_beats, visual_beats_from_features, visual_beats_of_file
 
 

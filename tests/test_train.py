@@ -202,3 +202,44 @@ def test_eval_run_writes_predictions_and_metrics(smoke_run, dataset, tmp_path):
     for key in ("bleu1", "bleu4", "meteor", "rougeL", "cider"):
         assert 0.0 <= metrics[key] <= 10.0, key
     assert eval_main(["run", "--checkpoint", str(tmp_path / "nope"), "--dataset", str(dataset)]) == 2
+
+
+def test_the_artifact_records_the_datasets_feature_spec(smoke_run, dataset):
+    from mv2desc.data.spec import FeatureSpec
+
+    meta = json.loads((smoke_run / "final" / "captioner.json").read_text())
+    assert FeatureSpec.from_dict(meta["feature_spec"]) == FeatureSpec.from_manifest(dataset)
+
+
+def test_eval_refuses_a_dataset_of_another_feature_spec(smoke_run, dataset, tmp_path):
+    from mv2desc.errors import UserError
+    from train.evaluate import eval_run
+
+    other = tmp_path / "other"
+    shutil.copytree(dataset, other, ignore=shutil.ignore_patterns("cache"))
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["feature_spec"]["clap_window_s"] = 5.0
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(UserError, match="feature spec mismatch on clap_window_s: the captioner has 10.0"):
+        eval_run(str(smoke_run), str(other), "test", str(tmp_path / "eval"), device="cpu")
+
+
+def test_describe_a_long_stereo_song_with_the_trained_captioner(smoke_run, tmp_path):
+    import numpy as np
+
+    from mv2desc.beats import MusicBeatConfig
+    from mv2desc.describe.song import DescribeConfig, describe_song
+    from mv2desc.media.audio import write_audio
+    from mv2desc.synth import SongSpec, render
+
+    y = render(SongSpec(tempo_bpm=100.0, duration_s=70.0, seed=5), 22050)
+    song = write_audio(tmp_path / "song.m4a", np.stack([y, 0.5 * y]), 22050)
+    calls = []
+    result = describe_song(song, smoke_run, DescribeConfig(beats=MusicBeatConfig(tracker="librosa"), max_new_tokens=6, device="cpu", batch_size=2),
+                           progress=lambda stage, done, total: calls.append((stage, done, total)))
+    segs = result.segments
+    assert result.describer == "captioner" and result.captioner.endswith("final")
+    assert len(segs) >= 3 and segs[0].start_s == 0.0 and segs[-1].end_s == pytest.approx(70.0, abs=0.05)
+    assert all(a.end_s == b.start_s for a, b in zip(segs, segs[1:]))
+    assert all(isinstance(s.description, str) for s in segs)
+    assert ("descriptions", len(segs), len(segs)) in calls and ("features", len(segs), len(segs)) in calls

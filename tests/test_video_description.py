@@ -16,12 +16,6 @@ default_offline()  # before transformers is imported anywhere
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
-from video_fixtures import (  # noqa: E402
-    _shot_colour,
-    make_music_video,
-    make_tiny_causal_lm,
-    make_tiny_qwen_vl,
-)
 
 from data_prep.tracks import Track  # noqa: E402
 from data_prep.video import (  # noqa: E402
@@ -34,8 +28,14 @@ from data_prep.video.align import locate_clip, normalized_xcorr  # noqa: E402
 from data_prep.video.keyframes import shot_keyframes  # noqa: E402
 from data_prep.video.prompts import build_fusion_prompt, load_prompts, parse_prompts  # noqa: E402
 from data_prep.video.shots import detect_shots, merge_short_shots, select_shots, shots_from_cuts  # noqa: E402
-from mv2desc.audio.io import load_audio, write_audio  # noqa: E402
+from mv2desc.media.audio import load_audio, write_audio  # noqa: E402
 from mv2desc.synth import SongSpec, render  # noqa: E402
+from video_fixtures import (  # noqa: E402
+    _shot_colour,
+    make_music_video,
+    make_tiny_causal_lm,
+    make_tiny_qwen_vl,
+)
 
 CLIP_OFFSET_S = 5.3
 CLIP_S = 8.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mv2desc.errors import UserError
 from train.__main__ import parse_train_config
 from train.evaluate import generate_split
 from train.fit import fit
@@ -16,21 +17,24 @@ REPO = Path(__file__).resolve().parents[1]
 def build_audio_dependent_dataset(out: Path, n_tracks: int = 96, duration_s: float = 8.0, num_proc: int = 2) -> Path:
     """Synthetic songs of distinct tempo / energy / mode -> metadata-source descriptions without lyric
     motifs, title or artist (none of them is in the audio) -> an artist-disjoint dataset with a test split."""
-    from data_prep.__main__ import parse_build_config
-    from data_prep.build import build
-    from data_prep.example import make_example
+    from mv2desc.cli import main as mv2desc  # the data app, through its command line (apps never import apps)
 
     root = out / "music4all"
     if not (root / "id_information.csv").is_file():
-        make_example(root, n_tracks, duration_s=duration_s, seed=7)
-    config, _ = parse_build_config(
-        ["--config", str(REPO / "configs/data/demo.yaml"), "--root", str(root), "--out", str(out / "data"),
-         "--features.clap.name_or_path", str(REPO / "configs/clap/tiny-random"), "--description.include_lyrics", "false", "--description.include_identity", "false",
-         "--splits.train", "0.75", "--splits.validation", "0", "--splits.test", "0.25", "--num_proc", str(num_proc)]
-    )
+        _check(mv2desc(["data", "example", "--out", str(root), "--n_tracks", str(n_tracks), "--duration_s", str(duration_s), "--seed", "7"]))
     if not (out / "data" / "manifest.json").is_file():
-        build(config)
+        _check(mv2desc(
+            ["data", "build", "--config", str(REPO / "configs/data/demo.yaml"), "--root", str(root), "--out", str(out / "data"),
+             "--features.clap.name_or_path", str(REPO / "configs/clap/tiny-random"), "--description.include_lyrics", "false",
+             "--description.include_identity", "false", "--splits.train", "0.75", "--splits.validation", "0", "--splits.test", "0.25",
+             "--num_proc", str(num_proc)]
+        ))
     return out / "data"
+
+
+def _check(code: int) -> None:
+    if code:
+        raise UserError(f"building the ablation dataset failed (exit code {code})")
 
 
 def train_and_score(dataset: Path, out: Path, *, shuffled: bool, steps: int, seed: int = 0, extra: tuple[str, ...] = ()) -> dict:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mv2desc.model.config import CaptionerConfig
+from mv2desc.model.prompting import DEFAULT_INSTRUCTION
 
 
 @dataclass
@@ -40,7 +41,7 @@ class DataConfig:
     lyrics_max_chars: int = 300
     max_prompt_tokens: int = 256
     max_target_tokens: int = 256
-    instruction: str = "Listen to this music and describe the music video that should go with it."
+    instruction: str = DEFAULT_INSTRUCTION
     audio_shuffle_seed: int | None = None
 
     def __post_init__(self) -> None:

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from mv2desc.data.spec import AUDIO_COLUMNS, FeatureSpec
 from mv2desc.errors import UserError
 from mv2desc.model.audio_batch import collate_audio
 from mv2desc.model.config import AudioEncoderConfig
-from mv2desc.model.prompting import prompt_text
+from mv2desc.model.generation import PromptBuilder, PromptConfig, pad_token_ids
 from train.config import DataConfig
 
 IGNORE = -100
@@ -33,12 +35,13 @@ def dataset_root(path: str | Path) -> tuple[Path, Path]:
     raise UserError(f"{p} is not a dataset written by `mv2desc data build` (no manifest.json + dataset/)")
 
 
-def feature_hops(manifest_dir: Path) -> dict[str, float]:
-    feats = json.loads((manifest_dir / "manifest.json").read_text(encoding="utf-8"))["features"]
-    return {
-        "lld_hop_s": float(feats.get("opensmile", {}).get("lld_hop_s", 0.05)),
-        "rhythm_hop_s": float(feats["rhythm"]["frame_hop_s"]),
-    }
+def feature_spec(path: str | Path) -> FeatureSpec:
+    """The dataset's :class:`FeatureSpec` (manifest.json); a missing or unreadable one is a one-line error."""
+    manifest_dir, _ = dataset_root(path)
+    try:
+        return FeatureSpec.from_manifest(manifest_dir)
+    except (ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise UserError(f"{manifest_dir / 'manifest.json'}: {exc}") from exc
 
 
 def load_split(path: str | Path, split: str):
@@ -49,12 +52,6 @@ def load_split(path: str | Path, split: str):
     if split not in dd:
         raise UserError(f"split {split!r} not in {data_dir} (has {list(dd)})")
     return dd[split]
-
-
-AUDIO_COLUMNS = (
-    "duration_s", "egemaps_lld", "egemaps_functionals", "clap_windows", "clap_window_starts_s", "clap_clip",
-    "onset_env", "rms", "beat_times_s",
-)
 
 
 def derangement(n: int, seed: int) -> list[int]:
@@ -68,10 +65,7 @@ class RowDataset(Dataset):
     """Rows of one split as dicts (only the columns the model and prompts use). With
     ``audio_shuffle_seed`` every row carries another row's audio (the shuffled-audio control)."""
 
-    COLUMNS = (
-        "id", "artist", "song", "tags", "genres", "lyrics", "description", "duration_s", "egemaps_lld",
-        "egemaps_functionals", "clap_windows", "clap_window_starts_s", "clap_clip", "onset_env", "rms", "beat_times_s",
-    )
+    COLUMNS = ("id", "artist", "song", "tags", "genres", "lyrics", "description", *AUDIO_COLUMNS)
 
     def __init__(self, split, audio_shuffle_seed: int | None = None) -> None:
         self.split = split.select_columns([c for c in self.COLUMNS if c in split.column_names])
@@ -108,57 +102,26 @@ class EpochShuffleSampler(Sampler[int]):
         return self.n
 
 
-PROMPT_FIELDS = ("include_metadata", "include_lyrics", "lyrics_max_chars", "max_prompt_tokens", "instruction")
+def prompt_config(cfg: DataConfig) -> PromptConfig:
+    """The prompt part of the data config."""
+    return PromptConfig(**{f.name: getattr(cfg, f.name) for f in fields(PromptConfig)})
 
 
 def prompt_settings(cfg: DataConfig) -> dict[str, Any]:
-    """The prompt settings a model was trained with (saved in its artifact; evaluation reuses them)."""
-    return {k: getattr(cfg, k) for k in PROMPT_FIELDS}
-
-
-def context_text(row: dict[str, Any], cfg: DataConfig) -> str:
-    parts = []
-    if cfg.include_metadata:
-        for label, key in (("Artist", "artist"), ("Title", "song")):
-            if row.get(key):
-                parts.append(f"{label}: {row[key]}.")
-        for label, key in (("Tags", "tags"), ("Genres", "genres")):
-            if row.get(key):
-                parts.append(f"{label}: {', '.join(row[key])}.")
-    if cfg.include_lyrics and row.get("lyrics"):
-        excerpt = row["lyrics"][: cfg.lyrics_max_chars].rsplit(" ", 1)[0] if len(row["lyrics"]) > cfg.lyrics_max_chars else row["lyrics"]
-        parts.append("Lyrics: " + " / ".join(line.strip() for line in excerpt.splitlines() if line.strip()))
-    return " ".join(parts)
-
-
-class PromptBuilder:
-    """Chat-template prompts (the backbone's own template), capped at ``max_prompt_tokens``."""
-
-    def __init__(self, tokenizer: Any, cfg: DataConfig, prefix_tokens: int) -> None:
-        self.tok, self.cfg, self.prefix_tokens = tokenizer, cfg, prefix_tokens
-
-    def ids(self, row: dict[str, Any]) -> list[int]:
-        context = context_text(row, self.cfg)
-        for _ in range(8):
-            text = prompt_text(self.tok, self.cfg.instruction, prefix_tokens=self.prefix_tokens, context=context)
-            ids = self.tok(text, add_special_tokens=False)["input_ids"]
-            if len(ids) <= self.cfg.max_prompt_tokens or not context:
-                return ids[-self.cfg.max_prompt_tokens :] if not context and len(ids) > self.cfg.max_prompt_tokens else ids
-            context = context[: int(len(context) * self.cfg.max_prompt_tokens / len(ids) * 0.9)]
-        return ids
+    """The prompt settings a model was trained with (saved in its artifact; generation reuses them)."""
+    return asdict(prompt_config(cfg))
 
 
 class TrainCollator:
     """rows -> {input_ids, attention_mask, labels (B, L), audio: AudioBatch}; right padding."""
 
-    def __init__(self, tokenizer: Any, data_cfg: DataConfig, audio_cfg: AudioEncoderConfig, hops: dict[str, float], prefix_tokens: int = 0) -> None:
+    def __init__(self, tokenizer: Any, data_cfg: DataConfig, audio_cfg: AudioEncoderConfig, spec: FeatureSpec, prefix_tokens: int = 0) -> None:
         self.tok = tokenizer
-        self.prompts = PromptBuilder(tokenizer, data_cfg, prefix_tokens)
+        self.prompts = PromptBuilder(tokenizer, prompt_config(data_cfg), prefix_tokens)
         self.cfg = data_cfg
         self.audio_cfg = audio_cfg
-        self.hops = hops
-        self.eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
-        self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos
+        self.spec = spec
+        self.eos, self.pad = pad_token_ids(tokenizer)
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         seqs, labels = [], []
@@ -171,36 +134,16 @@ class TrainCollator:
         input_ids = torch.full((len(rows), width), self.pad, dtype=torch.long)
         attention = torch.zeros((len(rows), width), dtype=torch.long)
         lab = torch.full((len(rows), width), IGNORE, dtype=torch.long)
-        for i, (s, l) in enumerate(zip(seqs, labels)):
-            input_ids[i, : len(s)] = torch.tensor(s)
-            attention[i, : len(s)] = 1
-            lab[i, : len(l)] = torch.tensor(l)
+        for i, (seq, target) in enumerate(zip(seqs, labels)):
+            input_ids[i, : len(seq)] = torch.tensor(seq)
+            attention[i, : len(seq)] = 1
+            lab[i, : len(target)] = torch.tensor(target)
         return {
             "input_ids": input_ids,
             "attention_mask": attention,
             "labels": lab,
-            "audio": collate_audio(rows, self.audio_cfg, **self.hops),
+            "audio": collate_audio(rows, self.audio_cfg, self.spec),
             "ids": [r["id"] for r in rows],
-        }
-
-
-class GenerationCollator(TrainCollator):
-    """rows -> left-padded prompts + audio (+ references) for generate()."""
-
-    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        prompts = [self.prompts.ids(r) for r in rows]
-        width = max(len(p) for p in prompts)
-        input_ids = torch.full((len(rows), width), self.pad, dtype=torch.long)
-        attention = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, p in enumerate(prompts):
-            input_ids[i, width - len(p) :] = torch.tensor(p)
-            attention[i, width - len(p) :] = 1
-        return {
-            "input_ids": input_ids,
-            "attention_mask": attention,
-            "audio": collate_audio(rows, self.audio_cfg, **self.hops),
-            "ids": [r["id"] for r in rows],
-            "references": [r.get("description", "") for r in rows],
         }
 
 

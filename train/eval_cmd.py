@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mv2desc.app import dispatch, normalise_flags, setup
+from mv2desc.app import argument_parser, dispatch, normalise_flags, setup
 
 USAGE = """usage: mv2desc eval <run|score> [options]
 
   run      generate descriptions for a dataset split with a trained captioner, then score them
            (mv2desc eval run --checkpoint RUN_OR_ARTIFACT --dataset DIR [--split test] [--out DIR]
-            [--batch-size 8] [--max-new-tokens 128] [--device auto] [--limit N])
+            [--batch_size 8] [--max_new_tokens 128] [--device auto] [--limit N])
            writes predictions.jsonl and metrics.json
 
   score    score predictions against references: BLEU-1..4, METEOR, ROUGE-L, CIDEr, BERTScore
-           (mv2desc eval score --predictions FILE.jsonl [--bertscore-model DIR] [--bertscore-layers N]
+           (mv2desc eval score --predictions FILE.jsonl [--bertscore_model DIR] [--bertscore_layers N]
             [--out metrics.json])
            FILE.jsonl: one {"prediction": "...", "reference": "..." or ["...", ...]} a line.
            Conventions (as LP-MusicCaps reports them): docs/metrics.md
@@ -26,7 +25,7 @@ USAGE = """usage: mv2desc eval <run|score> [options]
 
 
 def cmd_score(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="mv2desc eval score", description=__doc__.splitlines()[0].split(": ", 1)[1])
+    parser = argument_parser(prog="mv2desc eval score", description=__doc__.splitlines()[0].split(": ", 1)[1])
     parser.add_argument("--predictions", required=True, help='JSONL, one {"prediction": ..., "reference": str | [str, ...]} a line')
     parser.add_argument("--bertscore_model", help="local checkpoint for BERTScore (e.g. a copy of roberta-large); skipped without it")
     parser.add_argument("--bertscore_layers", type=int, help="BERTScore layer (default: bert-score's for the folder name, else the last)")
@@ -48,14 +47,14 @@ def cmd_score(argv: list[str]) -> int:
 
 
 def cmd_run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="mv2desc eval run", description="Generate descriptions for a split and score them.")
+    parser = argument_parser(prog="mv2desc eval run", description="Generate descriptions for a split and score them.")
     parser.add_argument("--checkpoint", required=True, help="a captioner artifact, or a training run folder (uses its final/)")
     parser.add_argument("--dataset", required=True, help="a folder written by `mv2desc data build`")
-    parser.add_argument("--split", default="test")
+    parser.add_argument("--split", default="test", help="dataset split to describe: train, validation or test")
     parser.add_argument("--out", help="output folder (default: <artifact>/../eval-<split>)")
-    parser.add_argument("--batch_size", type=int, default=8)
-    parser.add_argument("--max_new_tokens", type=int, default=128)
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch_size", type=int, default=8, help="rows generated per batch")
+    parser.add_argument("--max_new_tokens", type=int, default=128, help="longest description generated, in tokens")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
     parser.add_argument("--backbone", help="backbone name/path if it moved since training")
     parser.add_argument("--limit", type=int, help="only the first N rows of the split")
     args = parser.parse_args(normalise_flags(argv))

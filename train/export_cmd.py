@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from mv2desc.app import normalise_flags, run, setup
+from mv2desc.app import argument_parser, normalise_flags, run, setup
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mv2desc export", description=__doc__.splitlines()[0])
+    parser = argument_parser(prog="mv2desc export", description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", required=True, help="an artifact folder or a training run folder (uses its final/)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--merge", action="store_true", help="merge LoRA into the backbone and write a full checkpoint")
@@ -20,9 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     def _run() -> int:
         setup()
         from mv2desc.model import artifact
-        from train.evaluate import resolve_artifact
 
-        src = resolve_artifact(args.checkpoint)
+        src = artifact.resolve(args.checkpoint)
         meta = artifact.read_meta(src)
         model = artifact.load(src, backbone=args.backbone)
         extra = meta.get("extra", {})

@@ -12,11 +12,14 @@ import lightning as L
 import yaml
 from torch.utils.data import DataLoader
 
+from mv2desc.data.spec import FeatureSpecMismatch
+from mv2desc.errors import UserError
 from mv2desc.model import artifact
 from mv2desc.model.backbone import decoder_of
-from train.callbacks import LearningRateLogger, EndOfTraining, StopAfterSteps
+from mv2desc.model.generation import GenerationCollator
+from train.callbacks import EndOfTraining, LearningRateLogger, StopAfterSteps
 from train.config import TrainConfig
-from train.data import EpochShuffleSampler, prompt_settings, GenerationCollator, RowDataset, TrainCollator, dataset_root, feature_hops, load_split
+from train.data import EpochShuffleSampler, RowDataset, TrainCollator, feature_spec, load_split, prompt_config, prompt_settings
 from train.module import CaptionerModule
 from train.strategies import build_strategy
 
@@ -53,6 +56,15 @@ def _loggers(cfg: TrainConfig, out: Path) -> list:
 
 
 def fit(cfg: TrainConfig) -> dict:
+    # The dataset <-> model contract, checked before anything heavy: widths and streams must match
+    # (one-line error naming the field); hops and the CLAP window are adopted from the dataset.
+    spec = feature_spec(cfg.data.dataset)
+    try:
+        spec.check_model(cfg.model.audio)
+    except FeatureSpecMismatch as exc:
+        raise UserError(str(exc)) from exc
+    log.info("feature spec: streams %s, CLAP window %.1f s / hop %.1f s, LLD hop %.3f s, rhythm hop %.4f s (from the dataset)",
+             list(spec.streams), spec.clap_window_s, spec.clap_hop_s, spec.lld_hop_s, spec.rhythm_hop_s)
     out = Path(cfg.run.out_dir)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
@@ -60,10 +72,8 @@ def fit(cfg: TrainConfig) -> dict:
 
     module = CaptionerModule(cfg)
     model = module.model
-    manifest_dir, _ = dataset_root(cfg.data.dataset)
-    hops = feature_hops(manifest_dir)
     prefix = cfg.model.xattn.prefix_tokens if model.resampler is not None else 0
-    collate = TrainCollator(model.tokenizer, cfg.data, cfg.model.audio, hops, prefix)
+    collate = TrainCollator(model.tokenizer, cfg.data, cfg.model.audio, spec, prefix)
     train_ds = RowDataset(load_split(cfg.data.dataset, cfg.data.train_split), cfg.data.audio_shuffle_seed)
     sampler = EpochShuffleSampler(len(train_ds), cfg.run.seed, cfg.data.shuffle)
     train_loader = DataLoader(train_ds, batch_size=cfg.data.batch_size, sampler=sampler, collate_fn=collate,
@@ -74,7 +84,7 @@ def fit(cfg: TrainConfig) -> dict:
         if len(val_ds):
             val_loader = DataLoader(val_ds, batch_size=cfg.data.batch_size, shuffle=False, collate_fn=collate, num_workers=cfg.data.num_workers)
             module.sample_rows = [val_ds[i] for i in range(min(cfg.run.sample_generations, len(val_ds)))]
-            module.generation_collator = GenerationCollator(model.tokenizer, cfg.data, cfg.model.audio, hops, prefix)
+            module.generation_collator = GenerationCollator(model.tokenizer, prompt_config(cfg.data), cfg.model.audio, spec, prefix)
 
     end_check = EndOfTraining()
     from lightning.pytorch.callbacks import ModelCheckpoint
@@ -108,7 +118,7 @@ def fit(cfg: TrainConfig) -> dict:
         "parameters": model.parameter_counts(),
     }
     if trainer.is_global_zero:
-        artifact.save(model, out / "final", extra={"data": prompt_settings(cfg.data)})
+        artifact.save(model, out / "final", extra={"data": prompt_settings(cfg.data)}, feature_spec=spec)
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         print(f"trained {summary['global_step']} steps in {wall:.1f} s -> {out / 'final'} (checkpoints: {out / 'checkpoints'})")
     return summary

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from mv2desc.app import dispatch, normalise_flags, setup
+from mv2desc.app import argument_parser, dispatch, normalise_flags, setup
 from mv2desc.errors import UserError
 
 
 def cmd_summary(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="mv2desc model summary", description=__doc__.splitlines()[0])
+    parser = argument_parser(prog="mv2desc model summary", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="a model preset, e.g. configs/model/qwen2.5-vl-7b.yaml")
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--seq_len", type=int, default=1024)
-    parser.add_argument("--audio_tokens", type=int, default=300)
+    parser.add_argument("--batch", type=int, default=4, help="batch size for the memory estimate")
+    parser.add_argument("--seq_len", type=int, default=1024, help="text tokens per sample for the memory estimate")
+    parser.add_argument("--audio_tokens", type=int, default=300, help="audio tokens per sample for the memory estimate")
     args = parser.parse_args(normalise_flags(argv))
     setup()
     from pathlib import Path
@@ -32,7 +31,7 @@ def cmd_summary(argv: list[str]) -> int:
     return 0
 
 
-USAGE = "usage: mv2desc model summary --config configs/model/X.yaml [--batch 4 --seq-len 1024 --audio-tokens 300]"
+USAGE = "usage: mv2desc model summary --config configs/model/X.yaml [--batch 4 --seq_len 1024 --audio_tokens 300]"
 COMMANDS = {"summary": cmd_summary}
 
 

@@ -81,12 +81,10 @@ class CaptionerModule(L.LightningModule):
     def on_validation_epoch_end(self) -> None:
         if not self.trainer.is_global_zero or not self.sample_rows or self.generation_collator is None or self.trainer.sanity_checking:
             return
+        from mv2desc.model.generation import generate_batch
+
         batch = self.generation_collator(self.sample_rows)
-        out = self.model.generate(
-            batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device), audio=batch["audio"],
-            max_new_tokens=self.cfg.run.max_new_tokens,
-        )
-        texts = self.model.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+        texts = generate_batch(self.model, batch, max_new_tokens=self.cfg.run.max_new_tokens, device=self.device)
         path = Path(self.cfg.run.out_dir) / "samples.jsonl"
         with open(path, "a", encoding="utf-8") as f:
             for i, text in enumerate(texts):

@@ -16,8 +16,8 @@ from scipy.signal import fftconvolve
 
 from data_prep.video import errors as E
 from data_prep.video.errors import VideoDescriptionError
-from mv2desc.audio.io import load_audio, resample
-from mv2desc.errors import AudioDecodeError
+from mv2desc.errors import MediaError
+from mv2desc.media.audio import load_audio, resample
 
 N_FFT = 2048
 
@@ -87,7 +87,7 @@ def load_video_soundtrack(video_path: Path, sample_rate: int) -> np.ndarray:
     """Decode the video's first audio stream to mono float32 (n,); errors as :class:`VideoDescriptionError`."""
     try:
         y, _ = load_audio(video_path, sample_rate)
-    except AudioDecodeError as exc:
+    except MediaError as exc:
         raise VideoDescriptionError(_DECODE_REASONS.get(exc.reason, E.VIDEO_UNREADABLE), exc.detail) from exc
     return y
 

@@ -22,40 +22,15 @@ def fit_max_pixels(image: Image.Image, max_pixels: int) -> Image.Image:
 
 
 def frames_at(video_path: Path, times_s: list[float]) -> list[Image.Image]:
-    """The decoded frame shown at each time (the last frame starting at or before it), RGB.
+    """The frame shown at each time, RGB (:func:`mv2desc.media.video.frames_at`). Raises
+    :class:`VideoDescriptionError` (``video_unreadable``)."""
+    from mv2desc.errors import MediaError
+    from mv2desc.media.video import frames_at as decode_frames_at
 
-    One seek per requested time (to the keyframe before it, then decode forward), so the cost is a
-    GOP per frame, not the whole video. Raises :class:`VideoDescriptionError` (``video_unreadable``,
-    ``video_no_frames``).
-    """
-    import av
-
-    images: list[Image.Image] = []
     try:
-        with av.open(str(video_path), metadata_errors="ignore") as container:
-            if not container.streams.video:
-                raise VideoDescriptionError(E.VIDEO_UNREADABLE, f"no video stream in {video_path}")
-            stream = container.streams.video[0]
-            tb = stream.time_base
-            start = float(stream.start_time * tb) if stream.start_time is not None else 0.0
-            for t in times_s:
-                container.seek(int((start + max(0.0, t)) / tb), stream=stream, backward=True, any_frame=False)
-                chosen = None
-                for frame in container.decode(stream):
-                    ft = (float(frame.pts * tb) - start) if frame.pts is not None else None
-                    if chosen is not None and ft is not None and ft > t + 1e-6:
-                        break
-                    chosen = frame
-                    if ft is not None and abs(ft - t) < 1e-6:
-                        break
-                if chosen is None:
-                    raise VideoDescriptionError(E.VIDEO_NO_FRAMES, f"no frame at {t:.2f}s in {video_path}")
-                images.append(chosen.to_image().convert("RGB"))
-    except VideoDescriptionError:
-        raise
-    except Exception as exc:  # FFmpeg errors, OSError, ...
-        raise VideoDescriptionError(E.VIDEO_UNREADABLE, f"cannot decode frames of {video_path}: {exc}") from exc
-    return images
+        return [Image.fromarray(f) for f in decode_frames_at(video_path, times_s)]
+    except MediaError as exc:
+        raise VideoDescriptionError(E.VIDEO_UNREADABLE, exc.detail) from exc
 
 
 def shot_keyframes(video_path: Path, shots: list[tuple[float, float]], max_pixels: int) -> list[Image.Image]:

@@ -17,23 +17,14 @@ Shot = tuple[float, float]
 
 
 def video_duration_s(video_path: Path) -> float:
-    """Duration of the first video stream in seconds (container duration when the stream has none)."""
-    import av
+    """Duration of the first video stream in seconds (:func:`mv2desc.media.video.video_duration_s`)."""
+    from mv2desc.errors import MediaError
+    from mv2desc.media.video import video_duration_s as duration
 
     try:
-        with av.open(str(video_path), metadata_errors="ignore") as container:
-            if not container.streams.video:
-                raise VideoDescriptionError(E.VIDEO_UNREADABLE, f"no video stream in {video_path}")
-            stream = container.streams.video[0]
-            if stream.duration is not None and stream.time_base is not None:
-                return float(stream.duration * stream.time_base)
-            if container.duration is not None:
-                return container.duration / 1_000_000  # av.time_base is microseconds
-    except VideoDescriptionError:
-        raise
-    except Exception as exc:  # FFmpeg errors, OSError, ...
-        raise VideoDescriptionError(E.VIDEO_UNREADABLE, f"cannot open {video_path}: {exc}") from exc
-    raise VideoDescriptionError(E.VIDEO_UNREADABLE, f"unknown duration of {video_path}")
+        return duration(video_path)
+    except MediaError as exc:
+        raise VideoDescriptionError(E.VIDEO_UNREADABLE, exc.detail) from exc
 
 
 def _make_detector(detector: str, threshold: float):

@@ -11,7 +11,10 @@ import numpy as np
 import torch
 
 from mv2desc.audio.feature_config import ClapSettings
+from mv2desc.data.spec import STREAM_COLUMNS
 from mv2desc.devices import resolve_device
+
+WINDOWS_COLUMN, STARTS_COLUMN, CLIP_COLUMN = STREAM_COLUMNS["clap"]
 
 
 def window_starts(duration_s: float, window_s: float, hop_s: float) -> list[float]:
@@ -91,7 +94,7 @@ class ClapExtractor:
         clip = windows.mean(axis=0)
         clip = clip / max(float(np.linalg.norm(clip)), 1e-8)
         return {
-            "clap_windows": windows,
-            "clap_window_starts_s": np.asarray(starts, dtype=np.float32),
-            "clap_clip": clip.astype(np.float32),
+            WINDOWS_COLUMN: windows,
+            STARTS_COLUMN: np.asarray(starts, dtype=np.float32),
+            CLIP_COLUMN: clip.astype(np.float32),
         }

@@ -6,6 +6,23 @@ from dataclasses import asdict, dataclass, field
 
 from mv2desc.fingerprint import fingerprint
 
+# Bumped when the shared decode (mv2desc.media.audio: downmix, resampling) changes what the extractors
+# see, so cached features computed by an older decode are not reused.
+DECODE_VERSION = 2  # 2: mono = mean of the channels (was FFmpeg's 0.707 matrix)
+
+
+def extractor_versions() -> dict[str, str | None]:
+    """Versions of the packages that compute the features (part of every cache key)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for name in ("librosa", "opensmile", "transformers", "av", "soxr"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
 
 @dataclass
 class OpenSmileSettings:
@@ -68,15 +85,20 @@ class RhythmSettings:
         sample_rate: analysis rate.
         hop_length: samples between frames of the onset envelope, RMS and chroma curves.
         start_bpm: tempo prior centre for the beat tracker.
+        tracker: beat tracker of the beat channel and tempo (mv2desc.beats): "librosa" (default:
+            licence-clean, deterministic whatever is installed, cheap at 100k clips), "madmom" or "auto".
     """
 
     sample_rate: int = 22050
     hop_length: int = 512
     start_bpm: float = 120.0
+    tracker: str = "librosa"
 
     def __post_init__(self) -> None:
         if self.hop_length < 32:
             raise ValueError(f"rhythm.hop_length must be >= 32, got {self.hop_length}")
+        if self.tracker not in ("librosa", "madmom", "auto"):
+            raise ValueError(f"rhythm.tracker must be librosa, madmom or auto, got {self.tracker!r}")
 
 
 @dataclass
@@ -108,10 +130,34 @@ class FeatureConfig:
                 f"need 0 < min_duration_s <= max_duration_s, got {self.min_duration_s}, {self.max_duration_s}"
             )
 
-    def fingerprint(self) -> str:
-        """Changes whenever a setting that changes the stored features changes (cache key)."""
+    def to_dict(self) -> dict:
+        """The settings that determine the features (runtime knobs such as threads and device left out)."""
         d = asdict(self)
         d.pop("threads_per_worker")
         d["clap"].pop("batch_size")
         d["clap"].pop("device")
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FeatureConfig":
+        """Inverse of :meth:`to_dict` (runtime knobs take their defaults); unknown keys are an error."""
+        parts = {"opensmile": OpenSmileSettings, "clap": ClapSettings, "rhythm": RhythmSettings}
+        kwargs = {}
+        for key, value in d.items():
+            if key in parts:
+                kwargs[key] = parts[key](**value)
+            elif key in cls.__dataclass_fields__:
+                kwargs[key] = value
+            else:
+                raise ValueError(f"unknown feature setting {key!r}")
+        return cls(**kwargs)
+
+    def fingerprint(self) -> str:
+        """Changes whenever a setting that changes the stored features changes (cache key)."""
+        d = self.to_dict()
+        from mv2desc.beats.tracking import resolve_tracker
+
+        d["rhythm"]["tracker"] = resolve_tracker(self.rhythm.tracker)  # "auto" means what it picks here
+        d["decode"] = DECODE_VERSION
+        d["versions"] = extractor_versions()
         return fingerprint(d)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mv2desc.audio.feature_config import FeatureConfig
-from mv2desc.audio.io import load_audio, resample
-from mv2desc.errors import AudioDecodeError
+from mv2desc.errors import MediaError
+from mv2desc.media.audio import load_audio, resample
 
 
 @dataclass
@@ -68,13 +69,45 @@ class AcousticFeatureExtractor:
             out["clap"] = self.clap.info()
         return out
 
+    def spec(self):
+        """The :class:`~mv2desc.data.spec.FeatureSpec` of the rows these extractors produce."""
+        from importlib.metadata import version
+
+        from mv2desc.audio.rhythm_features import RhythmExtractor
+        from mv2desc.data.spec import FeatureSpec
+
+        cfg = self.config
+        streams = ["rhythm"]
+        kw: dict[str, Any] = {}
+        versions = {"librosa": version("librosa"), "av": version("av")}
+        if self.opensmile is not None:
+            streams[:0] = ["lld", "functionals"]
+            kw.update(lld_dim=len(self.opensmile.lld_names), functionals_dim=len(self.opensmile.functional_names),
+                      lld_hop_s=self.opensmile.lld_hop_s, opensmile_sample_rate=cfg.opensmile.sample_rate)
+            versions["opensmile"] = self.opensmile.version
+        if self.clap is not None:
+            streams.append("clap")
+            kw.update(clap_dim=self.clap.dim, clap_window_s=cfg.clap.window_s, clap_hop_s=cfg.clap.hop_s,
+                      clap_sample_rate=self.clap.sample_rate, clap_model=cfg.clap.name_or_path)
+            versions["transformers"] = version("transformers")
+        rhythm = self.rhythm
+        assert isinstance(rhythm, RhythmExtractor)
+        extraction = cfg.to_dict()
+        extraction["rhythm"]["tracker"] = rhythm.tracker  # what "auto" resolved to
+        if Path(cfg.clap.name_or_path).is_dir():  # a local checkpoint: found again from any working directory
+            extraction["clap"]["name_or_path"] = str(Path(cfg.clap.name_or_path).resolve())
+        return FeatureSpec(
+            streams=tuple(streams), rhythm_hop_s=rhythm.frame_hop_s, rhythm_sample_rate=cfg.rhythm.sample_rate,
+            beat_tracker=rhythm.tracker, max_duration_s=cfg.max_duration_s, versions=versions, extraction=extraction, **kw,
+        )
+
     # -- extraction -----------------------------------------------------------------------------
     def extract_file(self, path: str | os.PathLike) -> ClipFeatures:
         t0 = time.process_time()
         y, sr = load_audio(path, max_duration_s=self.config.max_duration_s)
         duration = y.size / sr
         if duration < self.config.min_duration_s:
-            raise AudioDecodeError("too_short", f"{duration:.2f} s < min_duration_s={self.config.min_duration_s} in {path}")
+            raise MediaError("too_short", f"{duration:.2f} s < min_duration_s={self.config.min_duration_s} in {path}")
         cpu = {"decode": time.process_time() - t0}
         feats = self.extract(y, sr, cpu)
         return ClipFeatures(duration_s=float(duration), source_sample_rate=sr, values=feats, cpu_s=cpu)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from mv2desc.audio.feature_config import OpenSmileSettings
+from mv2desc.data.spec import STREAM_COLUMNS
+
+(LLD_COLUMN,) = STREAM_COLUMNS["lld"]
+(FUNCTIONALS_COLUMN,) = STREAM_COLUMNS["functionals"]
 
 LLD_HOP_S = 0.01  # eGeMAPS LLD frame step
 
@@ -51,6 +55,6 @@ class OpenSmileExtractor:
             t = lld.shape[0] // pool
             lld = lld[: t * pool].reshape(t, pool, lld.shape[1]).mean(axis=1)
         return {
-            "egemaps_functionals": np.nan_to_num(func),
-            "egemaps_lld": np.nan_to_num(lld).astype(np.float32),
+            FUNCTIONALS_COLUMN: np.nan_to_num(func),
+            LLD_COLUMN: np.nan_to_num(lld).astype(np.float32),
         }

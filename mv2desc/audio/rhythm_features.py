@@ -1,7 +1,8 @@
-"""librosa rhythm, harmony and energy: tempo, beats, onset envelope, chroma + key, RMS.
+"""Rhythm, harmony and energy: tempo, beats, onset envelope, chroma + key, RMS (librosa).
 
-One STFT feeds the onset envelope (via a log-mel spectrogram), RMS and chroma, so the clip is
-transformed once.
+One STFT feeds the onset envelope (via a log-mel spectrogram), RMS and chroma. Tempo and beats come
+from the product's one beat tracker (:func:`mv2desc.beats.track_beats`, ``settings.tracker``), so the
+dataset's beat channel and the beats of ``mv2desc mv beats`` / ``describe`` are the same algorithm.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ import numpy as np
 
 from mv2desc.audio.feature_config import RhythmSettings
 from mv2desc.audio.key_estimate import estimate_key
+from mv2desc.beats import MusicBeatConfig, track_beats
+from mv2desc.data.spec import STREAM_COLUMNS
+
+ONSET_COLUMN, RMS_COLUMN, BEATS_COLUMN = STREAM_COLUMNS["rhythm"]
 
 N_FFT = 2048
 CHROMA_POOL = 8  # store chroma every 8 frames (~186 ms at 22.05 kHz / hop 512)
@@ -21,8 +26,12 @@ class RhythmExtractor:
     def __init__(self, settings: RhythmSettings) -> None:
         import librosa
 
+        from mv2desc.beats.tracking import resolve_tracker
+
         self.settings = settings
         self.version = librosa.__version__
+        self.tracker = resolve_tracker(settings.tracker)
+        self.beat_config = MusicBeatConfig(tracker=self.tracker, sample_rate=settings.sample_rate, tempo_prior_bpm=settings.start_bpm, threads=1)
 
     @property
     def frame_hop_s(self) -> float:
@@ -38,6 +47,7 @@ class RhythmExtractor:
             "frame_hop_s": self.frame_hop_s,
             "chroma_hop_s": self.frame_hop_s * CHROMA_POOL,
             "n_fft": N_FFT,
+            "beat_tracker": self.tracker,
             "key_method": "Krumhansl-Kessler profile correlation on mean chroma_stft",
         }
 
@@ -50,9 +60,7 @@ class RhythmExtractor:
         power = S**2
         mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr))
         onset_env = librosa.onset.onset_strength(S=mel_db, sr=sr)  # (T,)
-        tempo, beats = librosa.beat.beat_track(
-            onset_envelope=onset_env, sr=sr, hop_length=hop, start_bpm=self.settings.start_bpm, units="time"
-        )
+        beats = track_beats(y, sr, self.beat_config)
         rms = librosa.feature.rms(S=S, frame_length=N_FFT)[0]  # (T,)
         chroma = librosa.feature.chroma_stft(S=power, sr=sr)  # (12, T)
         chroma_mean = chroma.mean(axis=1)
@@ -61,10 +69,10 @@ class RhythmExtractor:
         chroma_pooled = chroma[:, : t * CHROMA_POOL].reshape(12, t, CHROMA_POOL).mean(axis=2).T if t else chroma.T
         rms_db = 20 * np.log10(np.maximum(rms, 1e-5))
         return {
-            "tempo_bpm": float(np.atleast_1d(tempo)[0]),
-            "beat_times_s": np.asarray(beats, dtype=np.float32),
-            "onset_env": onset_env.astype(np.float32),
-            "rms": rms.astype(np.float32),
+            "tempo_bpm": float(beats.tempo_bpm),
+            BEATS_COLUMN: np.asarray(beats.beats_s, dtype=np.float32),
+            ONSET_COLUMN: onset_env.astype(np.float32),
+            RMS_COLUMN: rms.astype(np.float32),
             "rms_db_mean": float(rms_db.mean()),
             "chroma": chroma_pooled.astype(np.float32),  # (T / 8, 12)
             "chroma_mean": chroma_mean.astype(np.float32),

@@ -30,7 +30,7 @@ def bertscore_layer(model_dir: Path, num_layers: int | None = None) -> int:
     config = json.loads((model_dir / "config.json").read_text())
     layers = config.get("num_hidden_layers") or config.get("n_layers") or config.get("num_layers")
     if not layers:
-        raise UserError(f"cannot tell how many layers {model_dir} has; pass the layer to use (--bertscore-layers)")
+        raise UserError(f"cannot tell how many layers {model_dir} has; pass the layer to use (--bertscore_layers)")
     return int(layers)
 
 

@@ -67,7 +67,7 @@ def score_captions(
         notes.append("cider: a single prediction always scores 0 (its IDF comes from the scored set)")
     if bertscore_model is None:
         notes.append(
-            "bertscore skipped: no local model given (bertscore_model / --bertscore-model); "
+            "bertscore skipped: no local model given (bertscore_model / --bertscore_model); "
             "the default hub model cannot be fetched offline"
         )
     else:

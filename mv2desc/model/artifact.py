@@ -1,6 +1,7 @@
 """One captioner artifact: LoRA adapter + audio modules + config + processor/tokenizer.
 
-    <dir>/captioner.json            config, backbone it was trained on, counts for strict checks
+    <dir>/captioner.json            config, backbone it was trained on, counts for strict checks, and the
+                                    FeatureSpec of the features it was trained on (mv2desc.data.spec)
     <dir>/adapter/                  peft adapter (LoRA weights only)            [adapter artifacts]
     <dir>/backbone/                 plain backbone checkpoint, LoRA merged      [merged artifacts]
     <dir>/audio_modules.safetensors audio encoder + cross-attention (+ resampler)
@@ -20,6 +21,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from mv2desc.data.spec import FeatureSpec
+from mv2desc.errors import UserError
 from mv2desc.model.backbone import load_backbone
 from mv2desc.model.captioner import AudioCaptioner, count_lora_modules
 from mv2desc.model.config import CaptionerConfig
@@ -31,8 +34,19 @@ AUDIO_FILE = "audio_modules.safetensors"
 META_FILE = "captioner.json"
 
 
-class ArtifactError(RuntimeError):
-    """An artifact that does not match the code or the backbone (missing/unexpected keys, counts)."""
+class ArtifactError(UserError):
+    """An artifact that does not match the code or the backbone (missing/unexpected keys, counts):
+    a user-facing problem, reported by the command line as one line."""
+
+
+def resolve(path: str | Path) -> Path:
+    """An artifact folder, or a training run folder (its ``final/``)."""
+    p = Path(path)
+    if (p / META_FILE).is_file():
+        return p
+    if (p / "final" / META_FILE).is_file():
+        return p / "final"
+    raise ArtifactError(f"{p} is neither a captioner artifact ({META_FILE}) nor a training run with final/")
 
 
 def _save_processor(model: AudioCaptioner, out: Path) -> None:
@@ -40,12 +54,18 @@ def _save_processor(model: AudioCaptioner, out: Path) -> None:
         model.processor.save_pretrained(out)
 
 
-def save(model: AudioCaptioner, out_dir: str | Path, extra: dict | None = None) -> Path:
+def _spec_record(model: AudioCaptioner, feature_spec: FeatureSpec | None) -> dict | None:
+    spec = feature_spec if feature_spec is not None else getattr(model, "feature_spec", None)
+    return spec.to_dict() if spec is not None else None
+
+
+def save(model: AudioCaptioner, out_dir: str | Path, extra: dict | None = None, feature_spec: FeatureSpec | None = None) -> Path:
     """Write the adapter artifact (LoRA + audio modules + config + processor) to ``out_dir``.
-    ``extra``: JSON-able settings travelling with the model (e.g. the prompt settings it was trained with)."""
+    ``extra``: JSON-able settings travelling with the model (e.g. the prompt settings it was trained with).
+    ``feature_spec``: the features it was trained on (default: ``model.feature_spec`` when loaded from an artifact)."""
     out = Path(out_dir)
     if _backbone_trained(model):  # full fine-tuning: the adapter alone would lose the trained backbone
-        return merge(model, out, extra=extra)
+        return merge(model, out, extra=extra, feature_spec=feature_spec)
     out.mkdir(parents=True, exist_ok=True)
     n_lora = count_lora_modules(model.backbone)
     if n_lora:
@@ -59,6 +79,7 @@ def save(model: AudioCaptioner, out_dir: str | Path, extra: dict | None = None) 
         "merged": False,
         "num_lora_modules": n_lora,
         "num_audio_tensors": len(model.audio_state_dict()),
+        "feature_spec": _spec_record(model, feature_spec),
         "extra": extra or {},
     }
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -69,7 +90,7 @@ def _backbone_trained(model: AudioCaptioner) -> bool:
     return any(p.requires_grad for n, p in model.backbone.named_parameters() if "lora_" not in n)
 
 
-def merge(model: AudioCaptioner, out_dir: str | Path, extra: dict | None = None) -> Path:
+def merge(model: AudioCaptioner, out_dir: str | Path, extra: dict | None = None, feature_spec: FeatureSpec | None = None) -> Path:
     """Merge LoRA into the backbone and write a plain backbone checkpoint (+ processor, tokenizer, chat
     template) under ``out_dir/backbone`` with the audio modules beside it. Consumes ``model``'s LoRA."""
     out = Path(out_dir)
@@ -87,6 +108,7 @@ def merge(model: AudioCaptioner, out_dir: str | Path, extra: dict | None = None)
         "merged": True,
         "num_lora_modules": 0,
         "num_audio_tensors": len(model.audio_state_dict()),
+        "feature_spec": _spec_record(model, feature_spec),
         "extra": extra or {},
     }
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -137,8 +159,20 @@ def load(artifact_dir: str | Path, backbone: str | None = None, *, device: torch
         model.load_audio_state_dict(load_file(d / AUDIO_FILE, device=str(device)))
     except KeyError as exc:
         raise ArtifactError(str(exc)) from exc
+    model.feature_spec = artifact_spec(meta)
     if trainable:
         model.set_trainable()
     else:
         model.requires_grad_(False)
     return model.eval()
+
+
+def artifact_spec(meta: dict) -> FeatureSpec | None:
+    """The FeatureSpec recorded in an artifact's ``captioner.json`` (None for artifacts made before it)."""
+    record = meta.get("feature_spec")
+    if record is None:
+        return None
+    try:
+        return FeatureSpec.from_dict(record)
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f"unreadable feature_spec in {META_FILE}: {exc}") from exc

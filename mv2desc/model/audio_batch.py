@@ -1,7 +1,8 @@
 """The audio side of a batch: the dataset's feature streams as padded tensors + masks.
 
 A stream a sample lacks (no CLAP, no openSMILE, ...) is zeros with its mask off: every sample, on
-every rank, takes the same forward graph.
+every rank, takes the same forward graph. Column names and timing (hops, CLAP window) come from the
+dataset's :class:`~mv2desc.data.spec.FeatureSpec` and travel with the batch.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from typing import Any, Sequence
 
 import torch
 
+from mv2desc.data.spec import DEFAULT_SPEC, STREAM_COLUMNS, FeatureSpec
 from mv2desc.model.config import AudioEncoderConfig
+
+(LLD,) = STREAM_COLUMNS["lld"]
+(FUNCTIONALS,) = STREAM_COLUMNS["functionals"]
+CLAP_WINDOWS, CLAP_STARTS, CLAP_CLIP = STREAM_COLUMNS["clap"]
+ONSET, RMS, BEATS = STREAM_COLUMNS["rhythm"]
 
 
 @dataclass
@@ -28,8 +35,9 @@ class AudioBatch:
     functionals_mask: torch.Tensor  # (B,) bool
     clap_clip: torch.Tensor  # (B, clap_dim)
     clap_clip_mask: torch.Tensor  # (B,) bool
-    lld_hop_s: float = 0.05
-    rhythm_hop_s: float = 512 / 22050
+    lld_hop_s: float = DEFAULT_SPEC.lld_hop_s
+    rhythm_hop_s: float = DEFAULT_SPEC.rhythm_hop_s
+    clap_window_s: float = DEFAULT_SPEC.clap_window_s
 
     @property
     def batch_size(self) -> int:
@@ -56,8 +64,13 @@ def _pad(seqs: list[torch.Tensor], width: int) -> tuple[torch.Tensor, torch.Tens
     return out, mask
 
 
+def _list(value: Any) -> Any:
+    """A column value as a sequence: ``None`` -> ``[]``; numpy arrays (``describe``'s rows) stay arrays."""
+    return [] if value is None else value
+
+
 def _as_2d(value: Any, width: int) -> torch.Tensor:
-    t = torch.as_tensor(value if value is not None else [], dtype=torch.float32)
+    t = torch.as_tensor(_list(value), dtype=torch.float32)
     if t.numel() == 0:
         return torch.zeros(0, width)
     t = t.reshape(-1, t.shape[-1]) if t.ndim > 1 else t.reshape(-1, 1)
@@ -66,39 +79,32 @@ def _as_2d(value: Any, width: int) -> torch.Tensor:
     return t
 
 
-def collate_audio(
-    rows: Sequence[dict[str, Any]],
-    cfg: AudioEncoderConfig,
-    *,
-    lld_hop_s: float = 0.05,
-    rhythm_hop_s: float = 512 / 22050,
-) -> AudioBatch:
-    """Dataset rows (columns as written by ``mv2desc data build``) -> :class:`AudioBatch`.
-
-    The hops come from the dataset manifest (features.opensmile.lld_hop_s, features.rhythm.frame_hop_s).
-    """
+def collate_audio(rows: Sequence[dict[str, Any]], cfg: AudioEncoderConfig, spec: FeatureSpec = DEFAULT_SPEC) -> AudioBatch:
+    """Dataset rows (columns as written by ``mv2desc data build``, or by ``describe`` per segment)
+    -> :class:`AudioBatch`, with the hops and CLAP window of the rows' ``spec``."""
+    rhythm_hop_s = spec.rhythm_hop_s
     lld, rhythm, clap, starts, func, func_m, clip, clip_m, dur = [], [], [], [], [], [], [], [], []
     for r in rows:
         dur.append(float(r.get("duration_s") or 0.0))
-        lld.append(_as_2d(r.get("egemaps_lld"), cfg.lld_dim))
-        onset = torch.as_tensor(r.get("onset_env") or [], dtype=torch.float32)
-        rms = torch.as_tensor(r.get("rms") or [], dtype=torch.float32)
+        lld.append(_as_2d(r.get(LLD), cfg.lld_dim))
+        onset = torch.as_tensor(_list(r.get(ONSET)), dtype=torch.float32)
+        rms = torch.as_tensor(_list(r.get(RMS)), dtype=torch.float32)
         n = min(onset.numel(), rms.numel())
         beats = torch.zeros(n)
-        for b in r.get("beat_times_s") or []:
+        for b in _list(r.get(BEATS)):
             k = int(round(float(b) / rhythm_hop_s))
             if 0 <= k < n:
                 beats[k] = 1.0
         rhythm.append(torch.stack([onset[:n], rms[:n], beats], dim=1) if n else torch.zeros(0, 3))
-        clap.append(_as_2d(r.get("clap_windows"), cfg.clap_dim))
-        s = torch.as_tensor(r.get("clap_window_starts_s") or [], dtype=torch.float32)
+        clap.append(_as_2d(r.get(CLAP_WINDOWS), cfg.clap_dim))
+        s = torch.as_tensor(_list(r.get(CLAP_STARTS)), dtype=torch.float32)
         starts.append(s.reshape(-1, 1))
-        f = r.get("egemaps_functionals")
-        func.append(torch.as_tensor(f, dtype=torch.float32) if f else torch.zeros(cfg.functionals_dim))
-        func_m.append(bool(f))
-        c = r.get("clap_clip")
-        clip.append(torch.as_tensor(c, dtype=torch.float32) if c else torch.zeros(cfg.clap_dim))
-        clip_m.append(bool(c))
+        f = _list(r.get(FUNCTIONALS))
+        func.append(torch.as_tensor(f, dtype=torch.float32) if len(f) else torch.zeros(cfg.functionals_dim))
+        func_m.append(len(f) > 0)
+        c = _list(r.get(CLAP_CLIP))
+        clip.append(torch.as_tensor(c, dtype=torch.float32) if len(c) else torch.zeros(cfg.clap_dim))
+        clip_m.append(len(c) > 0)
     lld_t, lld_m = _pad(lld, cfg.lld_dim)
     rhy_t, rhy_m = _pad(rhythm, 3)
     clap_t, clap_m = _pad(clap, cfg.clap_dim)
@@ -109,7 +115,7 @@ def collate_audio(
         clap=clap_t, clap_starts=starts_t[..., 0], clap_mask=clap_m,
         functionals=torch.stack(func), functionals_mask=torch.tensor(func_m),
         clap_clip=torch.stack(clip), clap_clip_mask=torch.tensor(clip_m),
-        lld_hop_s=lld_hop_s, rhythm_hop_s=rhythm_hop_s,
+        lld_hop_s=spec.lld_hop_s, rhythm_hop_s=rhythm_hop_s, clap_window_s=spec.clap_window_s,
     )
 
 

@@ -90,8 +90,9 @@ class AudioEncoder(nn.Module):
             add(tok, audio.functionals_mask.to(dev)[:, None], centre, 1)
         if "clap" in self.proj:
             add(self.proj["clap_clip"](audio.clap_clip.to(dev, dtype))[:, None], audio.clap_clip_mask.to(dev)[:, None], centre, 2)
-            win_t = audio.clap_starts.to(dev) + cfg.clap_window_s / 2  # (B, W)
-            win_t = torch.minimum(win_t, torch.maximum(dur[:, None] - cfg.clap_window_s / 2, dur[:, None] / 2))
+            half = audio.clap_window_s / 2  # the dataset's window (FeatureSpec), carried by the batch
+            win_t = audio.clap_starts.to(dev) + half  # (B, W)
+            win_t = torch.minimum(win_t, torch.maximum(dur[:, None] - half, dur[:, None] / 2))
             add(self.proj["clap"](audio.clap.to(dev, dtype)), audio.clap_mask.to(dev), win_t, 3)
         n_bins = self.n_frame_tokens(audio)
         bin_t = (torch.arange(n_bins, device=dev, dtype=torch.float32) + 0.5) * cfg.token_hop_s  # (n_bins,)

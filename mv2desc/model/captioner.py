@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
+from mv2desc.data.spec import FeatureSpec
 from mv2desc.model.audio_batch import AudioBatch, empty_audio
 from mv2desc.model.audio_encoder import AudioEncoder
 from mv2desc.model.backbone import decoder_of, lora_target_regex, vision_of
@@ -47,6 +48,7 @@ class AudioCaptioner(nn.Module):
         self.config = config
         self.backbone = backbone
         self.processor = processor
+        self.feature_spec: FeatureSpec | None = None  # the features it was trained on (set by artifact.load)
         text_cfg = backbone.config.get_text_config()
         hidden = int(text_cfg.hidden_size)
         fusion = config.xattn.fusion

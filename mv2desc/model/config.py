@@ -8,7 +8,7 @@ from typing import Literal
 
 import yaml
 
-STREAMS = ("lld", "functionals", "clap", "rhythm")
+from mv2desc.data.spec import STREAMS  # the streams a dataset row can carry
 
 
 @dataclass
@@ -42,6 +42,9 @@ class BackboneConfig:
 class AudioEncoderConfig:
     """Feature streams -> a sequence of audio tokens of the LLM's width, each with its time in seconds.
 
+    The widths must match the dataset's :class:`~mv2desc.data.spec.FeatureSpec` (``train fit`` checks);
+    the timing (hops, CLAP window) is not configured here: it comes with the data.
+
     Args:
         streams: which feature streams feed the encoder: lld (openSMILE LLDs), functionals (eGeMAPS
             88), clap (CLAP window + clip embeddings), rhythm (onset envelope, RMS, beats). A stream
@@ -54,7 +57,6 @@ class AudioEncoderConfig:
         lld_dim: openSMILE LLD features per frame.
         functionals_dim: eGeMAPS functionals.
         clap_dim: CLAP embedding width.
-        clap_window_s: CLAP window length (a window token's time is its centre).
         dropout: dropout in the encoder.
     """
 
@@ -67,7 +69,6 @@ class AudioEncoderConfig:
     lld_dim: int = 25
     functionals_dim: int = 88
     clap_dim: int = 512
-    clap_window_s: float = 10.0
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
@@ -160,6 +161,8 @@ class CaptionerConfig:
         kwargs = {}
         for key, klass in known.items():
             sub = dict(d.get(key) or {})
+            if key == "audio" and "clap_window_s" in sub:  # artifacts before the FeatureSpec: now a data property
+                sub.pop("clap_window_s")
             bad = set(sub) - set(klass.__dataclass_fields__)
             if bad:
                 raise ValueError(f"unknown keys in {key}: {sorted(bad)} (known: {sorted(klass.__dataclass_fields__)})")

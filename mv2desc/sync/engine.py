@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from mv2desc.beats.tracking import MusicBeats
+from mv2desc.media.video import VideoInfo, probe_video
 from mv2desc.sync.config import MatchConfig, MetricConfig, SyncConfig, VisualBeatConfig
 from mv2desc.sync.matching import Matching, Segment, match
 from mv2desc.sync.metrics import sync_scores
-from mv2desc.sync.music_beats import MusicBeats
 from mv2desc.sync.plan import Layout, layout_clips, layout_unsynced
-from mv2desc.sync.video_io import VideoInfo, probe_video
 from mv2desc.sync.visual_beats import VisualBeats, visual_beats_of_file
 
 log = logging.getLogger(__name__)
@@ -210,9 +210,9 @@ def sync_videos(
     (with ``overlap``: ``music_beats``, then ``visual_beats_after_music``, the wait for the flow
     that was left).
     """
-    from mv2desc.sync.music_beats import track_beats
+    from mv2desc.beats.tracking import track_file
+    from mv2desc.media.audio import load_audio, probe_audio
     from mv2desc.sync.render import ClipPlacement, render
-    from mv2desc.sync.video_io import probe_audio, read_audio_channels
 
     cfg = cfg or SyncConfig()
     probe_audio(audio)  # fail before the heavy work
@@ -220,8 +220,9 @@ def sync_videos(
 
     def song_and_beats():
         t = time.perf_counter()
-        y, rate = read_audio_channels(audio)
-        beats = music if music is not None else track_beats(y.mean(axis=0), rate, cfg.music)
+        y, rate = load_audio(audio, channels=2)  # (2, n) for the soundtrack
+        # the beats: the same call as `mv2desc mv beats` (its own mono decode), so both agree exactly
+        beats = music if music is not None else track_file(audio, cfg.music)
         timing["music_beats"] = time.perf_counter() - t
         return y, rate, beats
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mv2desc.sync.video_io import VideoInfo, VideoWriter, iter_av_frames, iter_frames
+from mv2desc.media.video import VideoInfo, VideoWriter, iter_av_frames, iter_frames
 from mv2desc.sync.warp import TimeWarp, frame_plan
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 
+from mv2desc.beats.tracking import track_file
+from mv2desc.errors import MediaError
+from mv2desc.media.video import probe_video
 from mv2desc.sync.config import MetricConfig, MusicBeatConfig, VisualBeatConfig
 from mv2desc.sync.metrics import sync_scores
-from mv2desc.sync.music_beats import track_file
-from mv2desc.sync.video_io import VideoReadError, probe_video
 from mv2desc.sync.visual_beats import visual_beats_of_file
 
 
@@ -25,13 +26,13 @@ def score_video(
 ) -> dict:
     """BAS (both conventions), BCS and BHS of ``video`` against ``audio`` (default: its own soundtrack).
 
-    Raises :class:`~mv2desc.sync.video_io.VideoReadError` when the video cannot be read or, without
+    Raises :class:`~mv2desc.media.video.MediaError` when the video cannot be read or, without
     ``audio``, has no sound.
     """
     metric_cfg = metric_cfg or MetricConfig()
     info = probe_video(video)
     if audio is None and not info.has_audio:
-        raise VideoReadError("no_audio_stream", f"{video} has no audio stream; pass --audio SONG")
+        raise MediaError("no_audio_stream", f"{video} has no audio stream; pass --audio SONG")
     visual = visual_beats_of_file(video, visual_cfg)
     music = track_file(audio if audio is not None else video, music_cfg)
     duration = min(info.duration_s, music.duration_s)

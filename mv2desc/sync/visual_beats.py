@@ -160,7 +160,7 @@ def detect_visual_beats(frames: np.ndarray, fps: float, cfg: VisualBeatConfig | 
 
 def visual_beats_of_file(path, cfg: VisualBeatConfig | None = None) -> VisualBeats:
     """Decode ``path`` at ``cfg.flow_height`` pixels high (RGB, scaled inside FFmpeg) and detect its visual beats."""
-    from mv2desc.sync.video_io import probe_video, read_frames
+    from mv2desc.media.video import probe_video, read_frames
 
     cfg = cfg or VisualBeatConfig()
     info = probe_video(path)

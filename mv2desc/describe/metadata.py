@@ -1,5 +1,8 @@
-"""The ``metadata`` description source: an MV description written from metadata, tags, genres,
-lyrics and *measured* acoustic attributes, with no video and no model.
+"""The metadata-style describer: an MV description written from metadata, tags, genres, lyrics and
+*measured* acoustic attributes, with no video and no model.
+
+Used by ``mv2desc data build`` (the ``metadata`` description source, and the fallback of ``video``)
+and by ``mv2desc describe`` without a captioner (from the measured attributes alone).
 
 It is deterministic (phrasing variants are picked by a stable hash of the id and seed), and every
 attribute it mentions comes from the row, so a model trained on it must listen to the audio to
@@ -10,10 +13,33 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from data_prep.tracks import Track
 from mv2desc.fingerprint import stable_hash
+
+MEASURED = ("tempo_bpm", "rms_db_mean", "key", "mode")  # feature columns the describer reads
+
+
+@dataclass(frozen=True)
+class SongFacts:
+    """What is known about a song besides its audio (every field optional).
+
+    ``valence`` is Spotify's 0..1 valence when the metadata has it; ``id`` seeds the phrasing variant.
+    """
+
+    id: str = ""
+    artist: str = ""
+    song: str = ""
+    tags: Sequence[str] = field(default_factory=tuple)
+    genres: Sequence[str] = field(default_factory=tuple)
+    valence: float | None = None
+
+
+def measured_attributes(values: dict[str, Any]) -> dict[str, Any]:
+    """The measured attributes the describer uses, from a row of features."""
+    return {k: values[k] for k in MEASURED}
 
 _STOPWORDS = set(
     """a about above after again against all am an and any are as at be because been before being below between both
@@ -82,8 +108,8 @@ def mood_words(mode: str, valence: float | None) -> tuple[str, str]:
     return "bright", "warm golden and saturated colours"
 
 
-def setting_for(track: Track) -> str:
-    words = " ".join(track.genres + track.tags).lower()
+def setting_for(facts: SongFacts) -> str:
+    words = " ".join([*facts.genres, *facts.tags]).lower()
     for keys, setting in _SETTINGS:
         if any(k in words for k in keys):
             return setting
@@ -98,16 +124,15 @@ def lyric_motifs(lyrics: str | None, n: int = 3) -> list[str]:
 
 
 def describe(
-    track: Track, measured: dict, lyrics: str | None, *, seed: int = 0, include_lyrics: bool = True, include_identity: bool = True
+    facts: SongFacts, measured: dict, lyrics: str | None, *, seed: int = 0, include_lyrics: bool = True, include_identity: bool = True
 ) -> str:
     """One MV description. ``measured``: tempo_bpm, rms_db_mean, key, mode (from the audio)."""
     tempo_word, pace = tempo_words(float(measured["tempo_bpm"]))
     energy_word, camera = energy_words(float(measured["rms_db_mean"]))
-    valence = track.metadata.get("valence")
-    mood, palette = mood_words(str(measured["mode"]), valence if isinstance(valence, float) else None)
-    variant = stable_hash(f"{seed}\x00{track.id}") % 3
-    by = f" by {track.artist}" if track.artist and include_identity else ""
-    title = f' "{track.song}"' if track.song and include_identity else ""
+    mood, palette = mood_words(str(measured["mode"]), facts.valence)
+    variant = stable_hash(f"{seed}\x00{facts.id}") % 3
+    by = f" by {facts.artist}" if facts.artist and include_identity else ""
+    title = f' "{facts.song}"' if facts.song and include_identity else ""
     key = f"{measured['key']} {measured['mode']}"
     bpm = f"{float(measured['tempo_bpm']):.0f} BPM"
     opening = (
@@ -117,13 +142,13 @@ def describe(
     )[variant]
     parts = [
         opening,
-        f"It shows {setting_for(track)}, filmed with {camera} and {pace}.",
+        f"It shows {setting_for(facts)}, filmed with {camera} and {pace}.",
         f"The palette is {palette}.",
     ]
     motifs = lyric_motifs(lyrics) if include_lyrics else []
     if motifs:
         parts.append("Recurring images echo the lyrics: " + ", ".join(motifs) + ".")
-    tags = [t for t in track.tags if t][:3]
+    tags = [t for t in facts.tags if t][:3]
     if tags:
         parts.append("Style: " + ", ".join(tags) + ".")
     return " ".join(parts)

@@ -1,0 +1,181 @@
+"""The dataset <-> model contract: which feature streams a row carries, their widths, hops and windows.
+
+One source of truth. :class:`FeatureSpec` is produced by the feature extractor
+(:meth:`mv2desc.audio.features.AcousticFeatureExtractor.spec`), written by ``mv2desc data build``
+into ``manifest.json`` (``feature_spec``), checked by ``mv2desc train fit`` against the model config,
+stored in every captioner artifact (``captioner.json``), and read back by ``describe`` and ``eval run``
+to extract / collate exactly the features the model was trained on.
+
+What is checked where:
+
+* **architecture** (``streams``, ``lld_dim``, ``functionals_dim``, ``clap_dim``): the model config must
+  match the dataset; ``train fit`` refuses a mismatch with one line naming the field;
+* **timing** (``lld_hop_s``, ``rhythm_hop_s``, ``clap_window_s``, ``clap_hop_s``): data properties,
+  *adopted* from the dataset: they travel with every batch (:class:`mv2desc.model.audio_batch.AudioBatch`),
+  so the model config has no copy that could disagree;
+* an artifact used on features of another spec (any compared field) is an error;
+* extractor ``versions`` and the CLAP checkpoint path are recorded, not compared (a patch release or
+  a moved folder must not block a model); a difference is logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+FORMAT = "mv2desc-feature-spec/1"
+
+# Row columns of each stream (the producers write them, the collator reads them).
+STREAM_COLUMNS: dict[str, tuple[str, ...]] = {
+    "lld": ("egemaps_lld",),  # (T_lld, lld_dim) at lld_hop_s
+    "functionals": ("egemaps_functionals",),  # (functionals_dim,)
+    "clap": ("clap_windows", "clap_window_starts_s", "clap_clip"),  # (W, clap_dim), (W,), (clap_dim,)
+    "rhythm": ("onset_env", "rms", "beat_times_s"),  # (T,), (T,) at rhythm_hop_s; beat times (s)
+}
+STREAMS = tuple(STREAM_COLUMNS)
+AUDIO_COLUMNS: tuple[str, ...] = ("duration_s",) + tuple(c for cols in STREAM_COLUMNS.values() for c in cols)
+
+ARCHITECTURE_FIELDS = ("streams", "lld_dim", "functionals_dim", "clap_dim")
+TIMING_FIELDS = ("lld_hop_s", "rhythm_hop_s", "clap_window_s", "clap_hop_s")
+EXTRACTION_FIELDS = ("max_duration_s", "opensmile_sample_rate", "clap_sample_rate", "rhythm_sample_rate", "beat_tracker")
+COMPARED_FIELDS = ARCHITECTURE_FIELDS + TIMING_FIELDS + EXTRACTION_FIELDS
+
+
+class FeatureSpecMismatch(ValueError):
+    """Two specs (or a spec and a model config) disagree; the message names the first field."""
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """What the rows of a dataset hold, and how to compute them again.
+
+    Attributes:
+        streams: feature streams present in the rows (subset of lld, functionals, clap, rhythm).
+        lld_dim: openSMILE low-level descriptors per frame (eGeMAPSv02: 25).
+        lld_hop_s: seconds between stored LLD frames.
+        functionals_dim: eGeMAPSv02 functionals (88).
+        clap_dim: CLAP embedding width.
+        clap_window_s: CLAP window length (seconds); a window token's time is its centre.
+        clap_hop_s: hop between CLAP windows (seconds).
+        rhythm_hop_s: seconds between onset-envelope / RMS frames.
+        max_duration_s: the longest audio one row describes (longer input is cut into segments).
+        opensmile_sample_rate: openSMILE's input rate.
+        clap_sample_rate: CLAP's input rate.
+        rhythm_sample_rate: librosa's analysis rate.
+        beat_tracker: tracker of the beat channel (``mv2desc.beats``).
+        clap_model: the CLAP checkpoint (recorded, not compared).
+        versions: extractor package versions (recorded, not compared).
+        extraction: the FeatureConfig that computes these features (``feature_config()`` rebuilds it).
+    """
+
+    streams: tuple[str, ...] = STREAMS
+    lld_dim: int = 25
+    lld_hop_s: float = 0.05
+    functionals_dim: int = 88
+    clap_dim: int = 512
+    clap_window_s: float = 10.0
+    clap_hop_s: float = 5.0
+    rhythm_hop_s: float = 512 / 22050
+    max_duration_s: float = 30.0
+    opensmile_sample_rate: int = 16000
+    clap_sample_rate: int = 48000
+    rhythm_sample_rate: int = 22050
+    beat_tracker: str = "librosa"
+    clap_model: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    extraction: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "streams", tuple(self.streams))
+        unknown = [s for s in self.streams if s not in STREAMS]
+        if unknown or not self.streams:
+            raise ValueError(f"feature spec streams must be a non-empty subset of {STREAMS}, got {self.streams}")
+        for name in ("lld_hop_s", "rhythm_hop_s", "clap_window_s", "clap_hop_s", "max_duration_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"feature spec {name} must be > 0, got {getattr(self, name)}")
+
+    # -- (de)serialisation --------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["streams"] = list(self.streams)
+        return {"format": FORMAT, **d}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "FeatureSpec":
+        d = dict(d)
+        fmt = d.pop("format", None)
+        if fmt != FORMAT:
+            raise ValueError(f"unsupported feature spec format {fmt!r} (this code reads {FORMAT})")
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown feature spec keys: {sorted(unknown)}")
+        return cls(**d)
+
+    @classmethod
+    def from_manifest(cls, dataset_dir: str | Path) -> "FeatureSpec":
+        """The spec in ``<dataset_dir>/manifest.json`` (written by ``mv2desc data build``)."""
+        p = Path(dataset_dir) / "manifest.json"
+        manifest = json.loads(p.read_text(encoding="utf-8"))
+        if "feature_spec" not in manifest:
+            raise FeatureSpecMismatch(f"{p} has no feature_spec (built by an older version): rebuild it with `mv2desc data build`")
+        return cls.from_dict(manifest["feature_spec"])
+
+    def feature_config(self):
+        """The :class:`~mv2desc.audio.feature_config.FeatureConfig` that computes these features."""
+        from mv2desc.audio.feature_config import FeatureConfig
+
+        if not self.extraction:
+            raise FeatureSpecMismatch("this feature spec does not record its extraction settings; rebuild the dataset / retrain")
+        return FeatureConfig.from_dict(self.extraction)
+
+    # -- comparisons --------------------------------------------------------------------------------
+    def mismatches(self, other: "FeatureSpec") -> list[tuple[str, Any, Any]]:
+        """``[(field, self's value, other's value)]`` over the compared fields (floats to 1e-6)."""
+        out = []
+        for name in COMPARED_FIELDS:
+            a, b = getattr(self, name), getattr(other, name)
+            same = abs(a - b) <= 1e-6 * max(1.0, abs(a)) if isinstance(a, float) and isinstance(b, float) else a == b
+            if not same:
+                out.append((name, a, b))
+        return out
+
+    def require_same(self, other: "FeatureSpec", mine: str, theirs: str) -> None:
+        """Raise :class:`FeatureSpecMismatch` naming the first differing field; log recorded differences."""
+        diff = self.mismatches(other)
+        if diff:
+            name, a, b = diff[0]
+            more = f" (and {len(diff) - 1} more: {', '.join(d[0] for d in diff[1:])})" if len(diff) > 1 else ""
+            raise FeatureSpecMismatch(f"feature spec mismatch on {name}: {mine} has {a}, {theirs} has {b}{more}")
+        if self.versions != other.versions:
+            log.warning("extractor versions differ: %s %s, %s %s", mine, self.versions, theirs, other.versions)
+        if Path(self.clap_model).name != Path(other.clap_model).name:
+            log.warning("CLAP checkpoints differ: %s %s, %s %s", mine, self.clap_model, theirs, other.clap_model)
+
+    def check_model(self, audio_cfg) -> None:
+        """Refuse a model whose audio encoder cannot read these rows (one line naming the field).
+
+        ``audio_cfg``: :class:`mv2desc.model.config.AudioEncoderConfig`. Timing fields need no check:
+        they travel with each batch.
+        """
+        missing = [s for s in audio_cfg.streams if s not in self.streams]
+        if missing:
+            raise FeatureSpecMismatch(
+                f"model.audio.streams wants {missing} but the dataset has only {list(self.streams)} "
+                f"(drop them from model.audio.streams, or rebuild the dataset with them enabled)"
+            )
+        for name in ("lld_dim", "functionals_dim", "clap_dim"):
+            stream = {"lld_dim": "lld", "functionals_dim": "functionals", "clap_dim": "clap"}[name]
+            if stream in audio_cfg.streams and getattr(audio_cfg, name) != getattr(self, name):
+                raise FeatureSpecMismatch(
+                    f"model.audio.{name} is {getattr(audio_cfg, name)} but the dataset's feature spec has {name}={getattr(self, name)} "
+                    f"(set --model.audio.{name} {getattr(self, name)})"
+                )
+
+
+DEFAULT_SPEC = FeatureSpec()

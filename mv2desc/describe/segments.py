@@ -1,0 +1,118 @@
+"""Cut a song into segments to describe: on downbeats, lengths in bars within bounds, end to end.
+
+A song no longer than ``single_max_s`` (a Music4All clip: 30 s) is one segment. A longer one is cut
+on bar lines (the tracker's downbeats; without them every ``beats_per_bar``-th beat; without beats a
+uniform grid), each segment as close to ``target_bars`` as the bounds allow and never longer than
+``max_s`` (the captioner's features cover at most ``FeatureSpec.max_duration_s``). The segments
+cover ``[0, duration]`` with no gap: the first starts at 0 (a pickup before the first bar belongs to
+it), the last ends at the song's end, and a too-short tail is merged into the segment before it
+when the bounds allow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mv2desc.beats import MusicBeats
+
+
+@dataclass
+class SegmentConfig:
+    """How a song is cut into segments.
+
+    Args:
+        single_max_s: a song up to this long is one segment (a Music4All clip is 30 s).
+        target_bars: preferred segment length, in bars.
+        min_bars: shortest segment, in bars (only the whole song may be shorter).
+        max_bars: longest segment, in bars.
+        max_s: longest segment in seconds (capped again by the captioner's FeatureSpec.max_duration_s).
+        beats_per_bar: bar length when the tracker found beats but no downbeats.
+        fallback_bar_s: bar length (seconds) when no beats were found at all (2 s = 4 beats at 120 bpm).
+    """
+
+    single_max_s: float = 30.0
+    target_bars: int = 8
+    min_bars: int = 4
+    max_bars: int = 16
+    max_s: float = 30.0
+    beats_per_bar: int = 4
+    fallback_bar_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_bars <= self.target_bars <= self.max_bars:
+            raise ValueError(f"need 1 <= min_bars <= target_bars <= max_bars, got {self.min_bars}, {self.target_bars}, {self.max_bars}")
+        if self.max_s <= 0 or self.single_max_s <= 0 or self.fallback_bar_s <= 0:
+            raise ValueError("max_s, single_max_s and fallback_bar_s must be > 0")
+        if self.beats_per_bar < 1:
+            raise ValueError(f"beats_per_bar must be >= 1, got {self.beats_per_bar}")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """``[start_s, end_s)`` of the song; ``bars``: bar lines it spans (0 when cut on a time grid)."""
+
+    start_s: float
+    end_s: float
+    bars: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def bar_lines(beats: MusicBeats, duration_s: float, cfg: SegmentConfig) -> tuple[np.ndarray, str]:
+    """Bar-line times strictly inside ``(0, duration_s)`` and where they came from
+    (``downbeats`` | ``beats`` | ``grid``)."""
+    if len(beats.downbeats_s) >= 2:
+        lines, source = np.asarray(beats.downbeats_s, dtype=np.float64), "downbeats"
+    elif len(beats.beats_s) >= 2 * cfg.beats_per_bar:
+        lines, source = np.asarray(beats.beats_s, dtype=np.float64)[:: cfg.beats_per_bar], "beats"
+    else:
+        lines, source = np.arange(cfg.fallback_bar_s, duration_s, cfg.fallback_bar_s), "grid"
+    return lines[(lines > 1e-3) & (lines < duration_s - 1e-3)], source
+
+
+def segment_song(duration_s: float, beats: MusicBeats, cfg: SegmentConfig | None = None) -> list[Segment]:
+    """Segments covering ``[0, duration_s]`` end to end (see the module docstring for the rules)."""
+    cfg = cfg or SegmentConfig()
+    if duration_s <= 0:
+        raise ValueError(f"duration_s must be > 0, got {duration_s}")
+    if duration_s <= min(cfg.single_max_s, cfg.max_s):
+        return [Segment(0.0, float(duration_s), len(bar_lines(beats, duration_s, cfg)[0]) + 1)]
+    lines, _ = bar_lines(beats, duration_s, cfg)
+    bounds = np.concatenate([[0.0], lines, [float(duration_s)]])  # bar k spans bounds[k]..bounds[k+1]
+    n_bars = len(bounds) - 1
+    cuts = [0]  # indices into bounds
+    while cuts[-1] < n_bars:
+        i = cuts[-1]
+        left = n_bars - i
+        if left <= cfg.max_bars and bounds[-1] - bounds[i] <= cfg.max_s:
+            cuts.append(n_bars)
+            break
+        # candidates j: bar count within bounds, length within max_s; prefer target_bars
+        ok = [j for j in range(i + cfg.min_bars, min(n_bars, i + cfg.max_bars) + 1) if bounds[j] - bounds[i] <= cfg.max_s]
+        if ok:
+            j = min(ok, key=lambda j: (abs((j - i) - cfg.target_bars), -j))
+            # leave a tail of at least min_bars when one would remain
+            if 0 < n_bars - j < cfg.min_bars and any(n_bars - k >= cfg.min_bars for k in ok):
+                j = max(k for k in ok if n_bars - k >= cfg.min_bars)
+        else:  # bars too long for max_s (very slow music or a gap in the beats): the longest fit, or a time cut
+            fit = [j for j in range(i + 1, n_bars + 1) if bounds[j] - bounds[i] <= cfg.max_s]
+            if fit:
+                j = fit[-1]
+            else:  # a single bar longer than max_s: split it on time
+                t = bounds[i] + cfg.max_s
+                bounds = np.insert(bounds, i + 1, t)
+                n_bars += 1
+                j = i + 1
+        cuts.append(j)
+    segments = [Segment(float(bounds[a]), float(bounds[b]), int(b - a)) for a, b in zip(cuts[:-1], cuts[1:])]
+    # a short tail joins its neighbour when the merged segment stays within the bounds
+    if len(segments) > 1 and segments[-1].bars < cfg.min_bars:
+        prev, last = segments[-2], segments[-1]
+        if last.end_s - prev.start_s <= cfg.max_s and prev.bars + last.bars <= cfg.max_bars:
+            segments[-2:] = [Segment(prev.start_s, last.end_s, prev.bars + last.bars)]
+    return segments
+

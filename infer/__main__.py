@@ -109,7 +109,9 @@ def cmd_sync(argv: list[str]) -> int:
     parser = argument_parser(
         prog="mv2desc mv sync",
         description="Lay clips (in order) over a song, beat-synchronised (monotonic warps, cuts on downbeats), "
-        "muxed with the song. Prints the metrics; --report gets the full report.",
+        "muxed with the song, as long as the song (clips too short are reused in order, with a warning). "
+        "Prints the metrics measured on the written MP4 (the plan's own figures as metrics_planned); "
+        "--report gets the full report.",
     )
     parser.add_argument("--video", action="append", required=True, help="a clip (repeat for several, in order)")
     parser.add_argument("--audio", required=True, help="the song")
@@ -120,10 +122,12 @@ def cmd_sync(argv: list[str]) -> int:
     g.add_argument("--min_stretch", type=float, default=0.5, help="smallest local stretch ratio")
     g.add_argument("--max_stretch", type=float, default=2.0, help="largest local stretch ratio")
     g.add_argument("--no_downbeats", action="store_true", help="cut clips on beats, not downbeats")
+    g.add_argument("--fill_stretch", type=float, default=1.25,
+                   help="clips too short for the song are reused in order until they cover it at this global stretch or less")
     g = parser.add_argument_group("output")
-    g.add_argument("--fps", type=float, default=0.0,
-                   help="output frame rate (default: the clips' highest; 24 lands beats within 21 ms, renders slower)")
-    g.add_argument("--resample", default="nearest", choices=("nearest", "blend"), help="frame resampling")
+    g.add_argument("--fps", type=float, default=24.0, help="output frame rate (0 = the clips' highest); beats land on this frame grid")
+    g.add_argument("--resample", default="flow", choices=("flow", "nearest", "blend"),
+                   help="in-between frames: flow (motion-compensated), nearest (held frames) or blend (cross-fade)")
     g.add_argument("--width", type=int, default=0, help="output width (default: the first clip's)")
     g.add_argument("--height", type=int, default=0, help="output height (default: the first clip's)")
     g.add_argument("--crf", type=int, default=20, help="H.264 quality (lower is better)")
@@ -132,8 +136,9 @@ def cmd_sync(argv: list[str]) -> int:
     _visual_args(parser)
     _metric_args(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no per-stage progress lines on stderr (warnings still shown)")
     args = parser.parse_args(normalise_flags(argv))
-    setup(args.verbose)
+    setup(args.verbose, quiet=args.quiet)
 
     def go():
         from mv2desc.media.video import probe_video
@@ -144,7 +149,7 @@ def cmd_sync(argv: list[str]) -> int:
             music=_music_cfg(args),
             visual=_visual_cfg(args),
             match=MatchConfig(matcher=args.matcher, min_stretch=args.min_stretch, max_stretch=args.max_stretch,
-                              prefer_downbeats=not args.no_downbeats),
+                              prefer_downbeats=not args.no_downbeats, fill_stretch=args.fill_stretch),
             render=RenderConfig(fps=args.fps, resample=args.resample, width=args.width, height=args.height, crf=args.crf),
             metrics=_metric_cfg(args),
         )
@@ -152,6 +157,9 @@ def cmd_sync(argv: list[str]) -> int:
             probe_video(v)
         if Path(args.out).suffix.lower() not in (".mp4", ".m4v", ".mov"):
             raise UserError(f"--out must be an .mp4 (or .m4v/.mov) file, got {args.out}")
+        inputs = {Path(p).resolve() for p in [*args.video, args.audio]}
+        if Path(args.out).resolve() in inputs or (args.report and Path(args.report).resolve() in inputs):
+            raise UserError(f"--out {args.out} is one of the inputs; choose another file (inputs are never overwritten)")
         return sync_videos(args.video, args.audio, args.out, cfg, workers=args.workers)
 
     report = _user_errors(go)
@@ -161,8 +169,11 @@ def cmd_sync(argv: list[str]) -> int:
     summary = {
         "out": report["output"]["path"],
         "report": args.report,
-        "duration_s": report["output_duration_s"],
+        "duration_s": report["output"]["duration_s"],
+        "song_duration_s": report["song_duration_s"],
         "metrics": report["metrics"],
+        "metrics_planned": report["metrics_planned"],
+        "warnings": report["warnings"],
         "stretch": report["stretch"],
         "n_matched": report["n_matched"],
         "timing_s": report["timing_s"],

@@ -13,10 +13,12 @@ from mv2desc.errors import UserError
 from mv2desc.offline import default_offline
 
 
-def setup(verbose: bool = False) -> None:
+def setup(verbose: bool = False, quiet: bool = False) -> None:
+    """Offline defaults and logging on stderr: INFO (per-stage lines), DEBUG with ``verbose``,
+    warnings and errors only with ``quiet``."""
     default_offline()
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )

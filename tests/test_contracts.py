@@ -294,3 +294,26 @@ def test_env_shows_the_active_tracker_and_its_licence(monkeypatch):
     assert clean == {"auto": "librosa", "madmom_installed": False, "weights_licence": "none (no learned weights; librosa is ISC)"}
     with pytest.raises(ValueError, match=r'pip install "\.\[madmom\]"'):
         track_beats(np.zeros(44100, np.float32), 44100, MusicBeatConfig(tracker="madmom"))
+
+
+def test_a_dataset_built_with_another_clap_window_trains_with_its_token_times(tmp_path):
+    from conftest import build_argv
+
+    from data_prep.__main__ import main as data_main
+    from data_prep.example import make_example
+    from mv2desc.model.audio_encoder import AudioEncoder
+    from train.data import RowDataset, feature_spec, load_split
+
+    root = make_example(tmp_path / "m4a", 3, duration_s=9.0, seed=8)
+    assert data_main(["build", *build_argv(root, tmp_path / "data", "--features.clap.window_s", "4", "--features.clap.hop_s", "2",
+                                          "--splits.train", "1", "--splits.validation", "0", "--splits.test", "0")]) == 0
+    spec = feature_spec(tmp_path / "data")
+    assert (spec.clap_window_s, spec.clap_hop_s) == (4.0, 2.0)
+    row = RowDataset(load_split(tmp_path / "data", "train"))[0]
+    cfg = AudioEncoderConfig(dim=16, heads=2, layers=1, clap_dim=spec.clap_dim, streams=["clap"], token_hop_s=1.0, max_tokens=16)
+    spec.check_model(cfg)
+    with torch.no_grad():
+        _, mask, t = AudioEncoder(cfg, 8).eval()(collate_audio([row], cfg, spec))
+    starts = row["clap_window_starts_s"]
+    assert len(starts) == 4  # 9 s in 4 s windows every 2 s: 0, 2, 4 and 5 (the last aligned to the end)
+    assert t[0, 2 : 2 + len(starts)].tolist() == pytest.approx([s + 2.0 for s in starts])

@@ -48,16 +48,17 @@ def test_sync_writes_a_playable_mp4_and_a_report(media, capsys):
     assert mv_main(args) == 0
     summary = _json_out(capsys)
     report = json.loads(report_path.read_text())
-    # the MP4, read back with PyAV: right length (within one frame), frame rate, and the song in it
+    # the MP4, read back with PyAV: as long as the song (within one frame), 24 fps, and the song in it
     with av.open(str(out)) as container:
         video, audio = container.streams.video[0], container.streams.audio
-        assert float(video.average_rate) == pytest.approx(8.0)
+        assert float(video.average_rate) == pytest.approx(24.0)
         n_frames = sum(1 for _ in container.decode(video))
         assert len(audio) == 1 and audio[0].codec_context.name == "aac"
         assert audio[0].codec_context.sample_rate == 44100
     duration = report["output_duration_s"]
-    assert abs(n_frames / 8.0 - duration) <= 1 / 8.0
-    assert duration == pytest.approx(SONG_S, abs=0.5)  # 9 s of clips stretched over the 12 s song
+    assert abs(n_frames / 24.0 - SONG_S) <= 1 / 24.0 and summary["duration_s"] == pytest.approx(n_frames / 24.0)
+    # 9 s of clips for a 12 s song: reused in order, and said so
+    assert report["reuse"]["shown"] == 4 and report["warnings"][0].startswith("clips too short")
     with av.open(str(out)) as container:
         samples = sum(f.samples for f in container.decode(audio=0))
     assert abs(samples / 44100 - duration) <= 0.05
@@ -71,38 +72,40 @@ def test_sync_writes_a_playable_mp4_and_a_report(media, capsys):
         assert all(0.5 - 1e-6 <= r <= 2.0 + 1e-6 for r in clip["stretch_ratios"])
         anchors = clip["warp_anchors"]
         assert np.all(np.diff(anchors["src_s"]) > 0) and np.all(np.diff(anchors["out_s"]) > 0)
-    metrics = report["metrics"]
+    metrics, planned = report["metrics"], report["metrics_planned"]
     for key in ("bas_visual", "bas_music", "bcs", "bhs"):
-        assert f"{key}_before" in metrics and f"{key}_after" in metrics
-    assert metrics["bas_visual_after"] > 0.85 > metrics["bas_visual_before"]
+        assert f"{key}_before" in metrics and f"{key}_after" in metrics and f"{key}_after" in planned
+    assert metrics["measured_on"] == "output" and not metrics["worse_than_concatenation"]
+    assert metrics["bas_visual_after"] > 0.85 > metrics["bas_visual_before"]  # measured on the MP4
     assert metrics["bas_visual_after"] >= report["baselines"]["uniform"]["bas_visual_after"]
-    assert report["n_matched"] >= 0.8 * len(report["visual_beats_after_s"])
-    assert summary["metrics"] == metrics and summary["out"] == str(out)
+    assert report["n_matched"] >= 0.8 * len(report["visual_beats_planned_s"])
+    assert summary["metrics"] == metrics and summary["metrics_planned"] == planned and summary["out"] == str(out)
 
 
-def test_score_re_measures_the_synchronised_video(media, capsys):
-    out = media["root"] / "mv.mp4"
+def test_score_of_the_output_agrees_with_what_sync_printed(media, capsys):
+    out, report_path = media["root"] / "mv.mp4", media["root"] / "report.json"
     if not out.exists():
         pytest.skip("needs the video written by test_sync_writes_a_playable_mp4_and_a_report")
-    assert mv_main(["score", "--video", str(out), "--tracker", "librosa"]) == 0
+    report = json.loads(report_path.read_text())
+    assert mv_main(["score", "--video", str(out), "--audio", str(media["song"]), "--tracker", "librosa"]) == 0
     score = _json_out(capsys)
-    assert score["sigma_s"] == 0.05 and score["fps"] == 8.0
-    assert score["n_visual_beats"] >= 8
-    # re-measured on the MP4 itself: at 8 fps a beat shows up to 62.5 ms off its music beat
-    assert 0.6 < score["bas_visual"] < 0.95
-    assert len(score["cuts_s"]) == 2  # the two clip boundaries, found as cuts and not counted as beats
+    assert score["sigma_s"] == 0.05 and score["fps"] == 24.0
+    for key in ("bas_visual", "bas_music", "bcs", "bhs"):
+        assert score[key] == pytest.approx(report["metrics"][f"{key}_after"], abs=1e-4)
+    assert len(score["cuts_s"]) == 3  # the three clip boundaries, found as cuts and not counted as beats
 
 
-def test_at_24_fps_the_rendered_beats_land_within_a_few_frames(media, capsys):
-    out = media["root"] / "mv24.mp4"
+def test_the_legacy_8_fps_nearest_output_is_still_available_and_scores_lower(media, capsys):
+    out = media["root"] / "mv8.mp4"
     videos = [arg for c in media["clips"] for arg in ("--video", str(c))]
-    assert mv_main(["sync", *videos, "--audio", str(media["song"]), "--out", str(out), "--fps", "24", "--tracker", "librosa"]) == 0
-    planned = _json_out(capsys)["metrics"]["bas_visual_after"]
-    assert mv_main(["score", "--video", str(out), "--tracker", "librosa"]) == 0
+    args = ["sync", *videos, "--audio", str(media["song"]), "--out", str(out), "--fps", "0", "--resample", "nearest", "--tracker", "librosa"]
+    assert mv_main(args) == 0
+    printed = _json_out(capsys)["metrics"]
+    assert mv_main(["score", "--video", str(out), "--audio", str(media["song"]), "--tracker", "librosa"]) == 0
     score = _json_out(capsys)
-    assert score["fps"] == 24.0
-    assert score["bas_visual"] > 0.85
-    assert score["bas_visual"] <= planned + 1e-6
+    assert score["fps"] == 8.0 and score["bas_visual"] == pytest.approx(printed["bas_visual_after"], abs=1e-4)
+    # at 8 fps a beat can only show on a 125 ms grid: measured on the MP4, below the 24 fps default
+    assert printed["bas_visual_after"] < json.loads((media["root"] / "report.json").read_text())["metrics"]["bas_visual_after"]
 
 
 def test_score_of_an_unsynchronised_video_is_lower(media, capsys):
@@ -177,7 +180,8 @@ def test_a_low_motion_clip_is_synced_without_beats(media, capsys, tmp_path):
     rep = json.loads(report.read_text())
     assert rep["clips"][0]["low_motion"] and rep["clips"][0]["visual_beats_s"] == []
     assert rep["metrics"]["bas_visual_after"] is None and rep["metrics"]["bas_music_after"] == 0.0
-    assert rep["output_duration_s"] == pytest.approx(6.0, abs=0.6)  # 3 s at the largest stretch, cut on a beat
+    assert rep["output"]["duration_s"] == pytest.approx(SONG_S, abs=1 / 24)  # the 3 s clip reused to cover the song
+    assert rep["reuse"]["shown"] == 4
 
 
 def test_console_script_and_python_m_infer():

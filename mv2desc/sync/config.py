@@ -13,7 +13,7 @@ from mv2desc.validation import at_least as _at_least
 from mv2desc.validation import one_of as _one_of
 from mv2desc.validation import positive as _positive
 
-RESAMPLE_MODES = ("nearest", "blend")
+RESAMPLE_MODES = ("flow", "nearest", "blend")
 MATCHERS = ("dp", "greedy", "uniform")
 
 
@@ -91,6 +91,9 @@ class MatchConfig:
         segment_margin: a clip's segment keeps its mean stretch within
             ``[min_stretch * margin, max_stretch / margin]`` when the song allows, leaving the matcher
             room to stretch intervals both ways.
+        fill_stretch: when the clips are too short for the song, they are reused in order (0, 1, ...,
+            n-1, 0, 1, ...) until they cover it at a global stretch of at most this (a warning says so);
+            the output always lasts as long as the song.
     """
 
     matcher: str = "dp"
@@ -102,6 +105,7 @@ class MatchConfig:
     max_skip: int = 8
     prefer_downbeats: bool = True
     segment_margin: float = 1.25
+    fill_stretch: float = 1.25
 
     def __post_init__(self) -> None:
         _one_of("matcher", self.matcher, MATCHERS)
@@ -113,6 +117,8 @@ class MatchConfig:
         _at_least("stretch_cost", self.stretch_cost, 0.0)
         _at_least("max_skip", self.max_skip, 1)
         _at_least("segment_margin", self.segment_margin, 1.0)
+        if not 1.0 <= self.fill_stretch <= self.max_stretch:
+            raise ValueError(f"fill_stretch must be in [1, max_stretch], got {self.fill_stretch}")
 
 
 @dataclass
@@ -120,9 +126,11 @@ class RenderConfig:
     """Writing the synchronised video.
 
     Args:
-        fps: output frame rate; 0 = the clips' highest frame rate.
-        resample: "nearest" (each output frame is the nearest source frame) or "blend" (a cross-fade
-            of the two source frames around the warped time).
+        fps: output frame rate (24: a beat lands within 21 ms); 0 = the clips' highest frame rate.
+        resample: "flow" (motion-compensated in-between frames, mv2desc.sync.interpolate), "nearest"
+            (each output frame is the nearest source frame, held as long as the stretch needs) or
+            "blend" (a cross-fade of the two source frames around the warped time).
+        flow_height: working height of the interpolation's optical flow (pixels).
         width: output width in pixels; 0 = the first clip's (clips of other sizes are scaled to fit).
         height: output height in pixels; 0 = the first clip's.
         crf: H.264 constant rate factor (lower = better, larger).
@@ -130,8 +138,9 @@ class RenderConfig:
         audio_bitrate: AAC bit rate of the muxed song (bits per second).
     """
 
-    fps: float = 0.0
-    resample: str = "nearest"
+    fps: float = 24.0
+    resample: str = "flow"
+    flow_height: int = 180
     width: int = 0
     height: int = 0
     crf: int = 20
@@ -141,6 +150,7 @@ class RenderConfig:
     def __post_init__(self) -> None:
         _at_least("fps", self.fps, 0.0)
         _one_of("resample", self.resample, RESAMPLE_MODES)
+        _at_least("flow_height", self.flow_height, 16)
         _at_least("width", self.width, 0)
         _at_least("height", self.height, 0)
         if self.width % 2 or self.height % 2:

@@ -23,7 +23,7 @@ from mv2desc.media.video import VideoInfo, probe_video
 from mv2desc.sync.config import MatchConfig, MetricConfig, SyncConfig, VisualBeatConfig
 from mv2desc.sync.matching import Matching, Segment, match
 from mv2desc.sync.metrics import sync_scores
-from mv2desc.sync.plan import Layout, layout_clips, layout_unsynced
+from mv2desc.sync.plan import Layout, cycle_order, layout_clips, layout_unsynced, snap_to_frames
 from mv2desc.sync.visual_beats import VisualBeats, visual_beats_of_file
 
 log = logging.getLogger(__name__)
@@ -47,12 +47,14 @@ class SyncPlan:
         matchings: one :class:`Matching` per shown clip (absolute output times).
         visual_after_s: all visual beats on the output timeline, in order.
         scores: BAS (both conventions), BCS, BHS of ``visual_after_s`` against the music beats.
+        targets_s: the music beats visual beats were matched to (on the output frame grid when planned with fps).
     """
 
     layout: Layout
     matchings: tuple[Matching, ...]
     visual_after_s: np.ndarray
     scores: dict
+    targets_s: np.ndarray
 
 
 def _analyse_one(args: tuple[str, VisualBeatConfig]) -> ClipAnalysis:
@@ -100,29 +102,39 @@ def plan_sync(
     match_cfg: MatchConfig,
     metric_cfg: MetricConfig | None = None,
     method: str | None = None,
+    fps: float | None = None,
 ) -> SyncPlan:
-    """Lay out the clips over the song, match each clip's visual beats, score the result."""
+    """Lay out the clips over the song, match each clip's visual beats, score the (planned) result.
+
+    With ``fps`` the plan is made on the output's frame grid: cuts and the music beats that visual
+    beats are matched to are moved onto ``k / fps``, so a matched visual beat is shown exactly on the
+    output frame nearest its music beat (the scores still use the true beat times).
+    """
     metric_cfg = metric_cfg or MetricConfig()
     layout = layout_clips(durations, song_duration_s, music.beats_s, music.downbeats_s, match_cfg)
+    targets = np.asarray(music.beats_s, dtype=np.float64)
+    if fps:
+        layout = snap_to_frames(layout, fps, match_cfg)
+        targets = np.unique(np.round(targets * fps) / fps)
     matchings, after = [], []
     for vb, seg in zip(clips, layout.segments):
         visual = _inside(vb.times_s, seg.src_start, seg.src_end)
-        beats = _inside(music.beats_s, seg.out_start, seg.out_end)
+        beats = _inside(targets, seg.out_start, seg.out_end)
         m = match(visual, beats, seg, match_cfg, method)
         matchings.append(m)
         after.append(m.warp.to_output(visual))
     visual_after = np.concatenate(after) if after else np.zeros(0)
     scores = sync_scores(visual_after, music.beats_s, layout.duration_s, sigma_s=metric_cfg.sigma_s, bin_s=metric_cfg.bin_s)
-    return SyncPlan(layout, tuple(matchings), visual_after, scores)
+    return SyncPlan(layout, tuple(matchings), visual_after, scores, targets)
 
 
 def _r(x: float | None, nd: int = 4) -> float | None:
     return None if x is None else round(float(x), nd)
 
 
-def _clip_report(analysis: ClipAnalysis, seg: Segment, m: Matching, music: MusicBeats) -> dict:
+def _clip_report(analysis: ClipAnalysis, seg: Segment, m: Matching, targets: np.ndarray) -> dict:
     visual = _inside(analysis.beats.times_s, seg.src_start, seg.src_end)
-    beats = _inside(music.beats_s, seg.out_start, seg.out_end)
+    beats = _inside(targets, seg.out_start, seg.out_end)
     matched = set(m.pairs[:, 0].tolist())
     return {
         "path": str(analysis.info.path),
@@ -139,6 +151,9 @@ def _clip_report(analysis: ClipAnalysis, seg: Segment, m: Matching, music: Music
     }
 
 
+METRIC_KEYS = ("bas_visual", "bas_music", "bcs", "bhs")
+
+
 def build_report(
     analyses: list[ClipAnalysis],
     music: MusicBeats,
@@ -146,17 +161,26 @@ def build_report(
     plan: SyncPlan,
     cfg: SyncConfig,
     *,
+    measured: dict | None = None,
     baselines: dict[str, SyncPlan] | None = None,
 ) -> dict:
-    """The JSON report: beats, matching, stretch ratios and every metric named by convention."""
+    """The JSON report: beats, matching, stretch ratios and every metric named by convention.
+
+    ``measured``: the scores of the written MP4 (``score_video``); they are the headline ``metrics``
+    (``*_after``). The plan's own figures are kept as ``metrics_planned``.
+    """
     before, before_layout = visual_before([a.beats for a in analyses], [a.info.duration_s for a in analyses], song_duration_s)
     s_before = sync_scores(before, music.beats_s, before_layout.duration_s, sigma_s=cfg.metrics.sigma_s, bin_s=cfg.metrics.bin_s)
-    s_after = plan.scores
+    s_after = measured if measured is not None else plan.scores
     ratios = np.concatenate([m.warp.ratios() for m in plan.matchings]) if plan.matchings else np.zeros(0)
     metrics = {}
-    for key in ("bas_visual", "bas_music", "bcs", "bhs"):
+    for key in METRIC_KEYS:
         metrics[f"{key}_before"] = _r(s_before[key])
         metrics[f"{key}_after"] = _r(s_after[key])
+    metrics["measured_on"] = "output" if measured is not None else "plan"
+    worse = (measured is not None and s_before["bas_visual"] is not None
+             and (s_after["bas_visual"] or 0.0) < s_before["bas_visual"] - 1e-9)
+    metrics["worse_than_concatenation"] = bool(worse)
     report = {
         "conventions": {
             "sigma_s": cfg.metrics.sigma_s,
@@ -164,10 +188,14 @@ def build_report(
             "bas_visual": "mean over visual beats of exp(-d^2/2 sigma^2), d = distance to the nearest music beat (AIST++/FACT)",
             "bas_music": "mean over music beats of exp(-d^2/2 sigma^2), d = distance to the nearest visual beat (Bailando code)",
             "bcs_bhs": "bins of bin_s seconds; BCS = bins with a visual beat / bins with a music beat; BHS = bins with both / bins with a music beat",
-            "before": "clips end to end at their own speed from 0 s",
-            "after": "visual beats carried through the warps (planned); re-measure the MP4 with 'mv2desc mv score'",
+            "before": "plain concatenation: the same clips end to end at their own speed from 0 s (visual beats of the clips as they are)",
+            "after": "measured on the written MP4: its visual beats re-detected with the same detector, against the song's beats "
+            "(what 'mv2desc mv score --video OUT --audio SONG' prints)",
+            "planned": "metrics_planned: the plan's visual beats carried through the warps, before rendering",
         },
         "metrics": metrics,
+        "metrics_planned": {f"{k}_after": _r(plan.scores[k]) for k in METRIC_KEYS},
+        "warnings": [],
         "matcher": cfg.match.matcher,
         "song_duration_s": _r(song_duration_s),
         "output_duration_s": _r(plan.layout.duration_s),
@@ -182,13 +210,19 @@ def build_report(
         },
         "music": music.to_dict(),
         "visual_beats_before_s": [_r(t) for t in before],
-        "visual_beats_after_s": [_r(t) for t in plan.visual_after_s],
+        "visual_beats_planned_s": [_r(t) for t in plan.visual_after_s],
         "n_matched": int(sum(len(m.pairs) for m in plan.matchings)),
-        "clips": [_clip_report(a, s, m, music) for a, s, m in zip(analyses, plan.layout.segments, plan.matchings)],
+        "clips": [_clip_report(a, s, m, plan.targets_s) for a, s, m in zip(analyses, plan.layout.segments, plan.matchings)],
     }
+    if measured is not None:
+        report["visual_beats_after_s"] = measured["visual_beats_s"]
+    if worse:
+        report["warnings"].append(
+            f"the synced output scores below plain concatenation (visual-beat BAS {s_after['bas_visual'] or 0.0:.3f} < {s_before['bas_visual']:.3f})"
+        )
     if baselines:
         report["baselines"] = {
-            name: {f"{k}_after": _r(p.scores[k]) for k in ("bas_visual", "bas_music", "bcs", "bhs")} for name, p in baselines.items()
+            name: {f"{k}_after": _r(p.scores[k]) for k in METRIC_KEYS} | {"measured_on": "plan"} for name, p in baselines.items()
         }
     return report
 
@@ -205,6 +239,11 @@ def sync_videos(
 ) -> dict:
     """Synchronise ``videos`` (in order) to the song ``audio``; write ``out_path``; return the report.
 
+    The MP4 always lasts as long as the song (± one frame): clips too short for it are reused in
+    order (``MatchConfig.fill_stretch``; a warning gives the numbers). The plan is made on the
+    output's frame grid, the video written to a temporary name, its visual beats re-detected and
+    scored (the report's headline ``metrics``), then renamed into place.
+
     ``music`` skips beat tracking (precomputed beats). ``overlap`` tracks the beats while the worker
     processes compute the clips' optical flow. The report's ``timing_s`` says where the time went
     (with ``overlap``: ``music_beats``, then ``visual_beats_after_music``, the wait for the flow
@@ -213,6 +252,7 @@ def sync_videos(
     from mv2desc.beats.tracking import track_file
     from mv2desc.media.audio import load_audio, probe_audio
     from mv2desc.sync.render import ClipPlacement, render
+    from mv2desc.sync.score import score_video
 
     cfg = cfg or SyncConfig()
     probe_audio(audio)  # fail before the heavy work
@@ -224,6 +264,8 @@ def sync_videos(
         # the beats: the same call as `mv2desc mv beats` (its own mono decode), so both agree exactly
         beats = music if music is not None else track_file(audio, cfg.music)
         timing["music_beats"] = time.perf_counter() - t
+        log.info("music beats: %d beats, %d downbeats, %.0f bpm (%s) in %.1f s", len(beats.beats_s), len(beats.downbeats_s),
+                 beats.tempo_bpm, beats.tracker, timing["music_beats"])
         return y, rate, beats
 
     t0 = time.perf_counter()
@@ -234,19 +276,29 @@ def sync_videos(
         analyses, _ = analyse_clips(list(videos), cfg.visual, workers)
         timing["visual_beats"] = time.perf_counter() - t0
         song, sr, music = song_and_beats()
+    log.info("visual beats of %d clips: %d in all (%.1f s)", len(analyses), sum(len(a.beats.times_s) for a in analyses), time.perf_counter() - t0)
     song_duration = song.shape[1] / sr
+    material = sum(a.info.duration_s for a in analyses)
+    order = cycle_order([a.info.duration_s for a in analyses], song_duration, cfg.match.fill_stretch)
+    reuse = None
+    if len(order) > len(analyses):
+        reuse = {"clips": len(analyses), "shown": len(order), "material_s": round(material, 3), "song_s": round(song_duration, 3),
+                 "passes": round(len(order) / len(analyses), 2), "rule": "clips reused in order until material x fill_stretch covers the song"}
+        log.warning("the clips hold %.1f s for a %.1f s song: reusing them in order, %d clips shown (%.2f passes), global stretch <= %.2f",
+                    material, song_duration, len(order), len(order) / len(analyses), cfg.match.fill_stretch)
+    analyses = [analyses[k] for k in order]
+    fps = cfg.render.fps or max(a.info.fps for a in analyses)
     t0 = time.perf_counter()
     durations = [a.info.duration_s for a in analyses]
     clips = [a.beats for a in analyses]
-    plan = plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics)
+    plan = plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, fps=fps)
     baselines = {
-        name: plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, method=name)
+        name: plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, method=name, fps=fps)
         for name in ("dp", "greedy", "uniform")
         if name != cfg.match.matcher
     }
     timing["matching"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    fps = cfg.render.fps or max(a.info.fps for a in analyses)
     width = cfg.render.width or analyses[0].info.width // 2 * 2
     height = cfg.render.height or analyses[0].info.height // 2 * 2
     placements = [
@@ -254,13 +306,33 @@ def sync_videos(
         for a, m, seg in zip(analyses, plan.matchings, plan.layout.segments)
     ]
     n_audio = round(plan.layout.duration_s * sr)
-    render(
-        placements, out_path, duration_s=plan.layout.duration_s, fps=fps, width=width, height=height,
-        audio=song[:, :n_audio], sample_rate=sr, resample=cfg.render.resample, crf=cfg.render.crf,
-        preset=cfg.render.preset, audio_bitrate=cfg.render.audio_bitrate,
-    )
-    timing["render"] = time.perf_counter() - t0
-    report = build_report(analyses, music, song_duration, plan, cfg, baselines=baselines)
-    report["output"] = {"path": str(Path(out_path)), "fps": fps, "width": width, "height": height, "resample": cfg.render.resample}
+    out = Path(out_path)
+    tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
+    try:
+        render(
+            placements, tmp, duration_s=plan.layout.duration_s, fps=fps, width=width, height=height,
+            audio=song[:, :n_audio], sample_rate=sr, resample=cfg.render.resample, crf=cfg.render.crf,
+            preset=cfg.render.preset, audio_bitrate=cfg.render.audio_bitrate, flow_height=cfg.render.flow_height,
+        )
+        timing["render"] = time.perf_counter() - t0
+        log.info("rendered %.1f s at %g fps (%s frames) in %.1f s", plan.layout.duration_s, fps, cfg.render.resample, timing["render"])
+        t0 = time.perf_counter()
+        measured = score_video(tmp, audio, visual_cfg=cfg.visual, metric_cfg=cfg.metrics, music=music)
+        timing["measure_output"] = time.perf_counter() - t0
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    report = build_report(analyses, music, song_duration, plan, cfg, measured=measured, baselines=baselines)
+    if reuse is not None:
+        report["reuse"] = reuse
+        report["warnings"].insert(0, f"clips too short for the song ({material:.1f} s of material, {song_duration:.1f} s of song): "
+                                     f"reused in order, {len(order)} clips shown")
+    for w in report["warnings"][1 if reuse else 0 :]:
+        log.warning(w)
+    log.info("measured on the output: visual-beat BAS %s (plain concatenation %s, planned %s) in %.1f s",
+             report["metrics"]["bas_visual_after"], report["metrics"]["bas_visual_before"], report["metrics_planned"]["bas_visual_after"],
+             timing["measure_output"])
+    report["output"] = {"path": str(out), "fps": fps, "width": width, "height": height, "resample": cfg.render.resample,
+                        "n_frames": measured["n_frames"], "duration_s": measured["video_duration_s"]}
     report["timing_s"] = {k: round(v, 3) for k, v in timing.items()}
     return report

@@ -148,3 +148,44 @@ def layout_unsynced(clip_durations: list[float] | np.ndarray, song_duration_s: f
         segments.append(Segment(0.0, float(d), float(start), float(start + d)))
     length = segments[-1].out_end if segments else 0.0
     return Layout(tuple(segments), float(length), 1.0, len(durs) - len(segments), "none")
+
+
+def cycle_order(clip_durations: list[float] | np.ndarray, song_duration_s: float, fill_stretch: float) -> list[int]:
+    """Which clips to show, in order, so that the material covers the song.
+
+    The rule (documented, and reported when it applies): the clips are used in their order; when
+    their total length times ``fill_stretch`` is shorter than the song, the sequence is repeated
+    (0, 1, ..., n-1, 0, 1, ...) until it is not, so the global stretch stays at or below
+    ``fill_stretch`` and the matcher keeps room to move beats both ways.
+    """
+    durs = np.asarray(clip_durations, dtype=np.float64)
+    if durs.size == 0 or np.any(durs <= 0):
+        raise ValueError(f"clip durations must be > 0, got {durs.tolist()}")
+    order: list[int] = []
+    total = 0.0
+    while len(order) < durs.size or total * fill_stretch < song_duration_s - _EPS:
+        k = len(order) % durs.size
+        order.append(k)
+        total += float(durs[k])
+    return order
+
+
+def snap_to_frames(layout: Layout, fps: float, cfg: MatchConfig) -> Layout:
+    """Move each segment boundary (and the end) onto the output frame grid ``k / fps`` where both
+    neighbouring segments keep their mean stretch within bounds (else it stays), so cuts and the
+    beats anchored on them fall exactly on output frames."""
+    segs = list(layout.segments)
+    bounds = [s.out_start for s in segs] + [segs[-1].out_end]
+
+    def fits(seg: Segment, a: float, b: float) -> bool:
+        r = (b - a) / (seg.src_end - seg.src_start)
+        return b > a and cfg.min_stretch - _EPS <= r <= cfg.max_stretch + _EPS
+
+    new = [0.0]
+    for k in range(1, len(bounds)):
+        g = round(bounds[k] * fps) / fps
+        last = k == len(bounds) - 1
+        ok = fits(segs[k - 1], new[-1], g) and (last or fits(segs[k], g, bounds[k + 1]))
+        new.append(g if ok else bounds[k])
+    out = tuple(Segment(s.src_start, s.src_end, a, b) for s, a, b in zip(segs, new[:-1], new[1:]))
+    return Layout(out, float(new[-1]), layout.global_ratio, layout.dropped, layout.grid)

@@ -10,7 +10,7 @@ clips of the output's size, decoded frames go to the encoder as they are (no RGB
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from mv2desc.media.video import VideoInfo, VideoWriter, iter_av_frames, iter_frames
+from mv2desc.sync.interpolate import FlowInterpolator
 from mv2desc.sync.warp import TimeWarp, frame_plan
 
 
@@ -111,16 +112,21 @@ def render(
     height: int,
     audio: np.ndarray | None = None,
     sample_rate: int = 44100,
-    resample: str = "nearest",
+    resample: str = "flow",
     crf: int = 20,
     preset: str = "veryfast",
     audio_bitrate: int = 192_000,
+    flow_height: int = 180,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Write the placements as an H.264 MP4 of ``duration_s`` seconds (+ AAC ``audio``); returns the path.
 
     ``placements`` must tile ``[0, duration_s]`` in order; ``audio`` is ``(channels, n)`` float32.
+    ``resample``: "flow" (motion-compensated in-between frames), "nearest" or "blend".
+    ``progress(done, total)`` is called after each clip with output frames written so far.
     Returns the path; the file has ``round(duration_s * fps)`` frames.
     """
+    interpolator = FlowInterpolator(flow_height) if resample == "flow" else None
     n_out = output_frame_count(duration_s, fps)
     times = np.arange(n_out) / fps
     starts = np.array([p.out_start for p in placements])
@@ -138,7 +144,11 @@ def render(
             stream = _ClipStream(placement.info, width, height, passthrough=resample == "nearest")
             for idx, w in zip(plan.index, plan.weight):
                 img = stream.get(int(idx))
-                if w > 0:
+                if w > 0 and interpolator is not None:
+                    img = interpolator.between(img, stream.peek_next(), float(w), key=(c, int(idx)))
+                elif w > 0:
                     img = cv2.addWeighted(img, 1.0 - float(w), stream.peek_next(), float(w), 0.0)
                 writer.write(img)
+            if progress is not None:
+                progress(int(np.count_nonzero(which <= c)), n_out)
     return Path(out_path)

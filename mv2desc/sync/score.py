@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from mv2desc.beats.tracking import track_file
+from mv2desc.beats.tracking import MusicBeats, track_file
 from mv2desc.errors import MediaError
 from mv2desc.media.video import probe_video
 from mv2desc.sync.config import MetricConfig, MusicBeatConfig, VisualBeatConfig
@@ -23,18 +23,20 @@ def score_video(
     music_cfg: MusicBeatConfig | None = None,
     visual_cfg: VisualBeatConfig | None = None,
     metric_cfg: MetricConfig | None = None,
+    music: MusicBeats | None = None,
 ) -> dict:
     """BAS (both conventions), BCS and BHS of ``video`` against ``audio`` (default: its own soundtrack).
 
     Raises :class:`~mv2desc.media.video.MediaError` when the video cannot be read or, without
-    ``audio``, has no sound.
+    ``audio``, has no sound. ``music``: the beats of ``audio`` when already tracked (the same
+    :func:`~mv2desc.beats.track_file` result, so the figures equal a fresh call's).
     """
     metric_cfg = metric_cfg or MetricConfig()
     info = probe_video(video)
     if audio is None and not info.has_audio:
         raise MediaError("no_audio_stream", f"{video} has no audio stream; pass --audio SONG")
     visual = visual_beats_of_file(video, visual_cfg)
-    music = track_file(audio if audio is not None else video, music_cfg)
+    music = music if music is not None else track_file(audio if audio is not None else video, music_cfg)
     duration = min(info.duration_s, music.duration_s)
     scores = sync_scores(visual.times_s, music.beats_s, duration, sigma_s=metric_cfg.sigma_s, bin_s=metric_cfg.bin_s)
     return {
@@ -42,6 +44,8 @@ def score_video(
         "audio": str(audio if audio is not None else video),
         "duration_s": round(duration, 3),
         "fps": info.fps,
+        "n_frames": info.n_frames,
+        "video_duration_s": round(info.duration_s, 4),
         "sigma_s": metric_cfg.sigma_s,
         "bin_s": metric_cfg.bin_s,
         **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in scores.items()},

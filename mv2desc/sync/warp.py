@@ -83,8 +83,9 @@ def frame_plan(
     the output frame's middle (``out_time + 0.5 / out_fps``), so source frame ``i`` first appears on
     the output frame nearest to where the warp puts ``i / src_fps`` (an anchor such as a visual beat
     lands within half an output frame of its music beat, never systematically early or late).
-    "blend": a cross-fade of the two source frames around the warped time itself. A time that warps
-    exactly onto a frame shows that frame alone in both modes.
+    "blend" and "flow": the two source frames around the warped time itself, and the position between
+    them (``weight``), for a cross-fade or a motion-compensated in-between frame
+    (:mod:`mv2desc.sync.interpolate`). A time that warps exactly onto a frame shows that frame alone.
     """
     out_times = np.asarray(out_times, dtype=np.float64)
     if mode == "nearest":
@@ -93,8 +94,8 @@ def frame_plan(
         idx = np.floor(np.clip(pos, 0.0, n_src_frames - 1) + _EPS).astype(np.int64)
         return FramePlan(np.minimum(idx, n_src_frames - 1), np.zeros(idx.size))
     pos = np.clip(np.asarray(warp.to_source(out_times), dtype=np.float64) * src_fps, 0.0, n_src_frames - 1)
-    if mode != "blend":
-        raise ValueError(f"mode must be 'nearest' or 'blend', got {mode!r}")
+    if mode not in ("blend", "flow"):
+        raise ValueError(f"mode must be 'nearest', 'blend' or 'flow', got {mode!r}")
     idx = np.floor(pos + _EPS).astype(np.int64)
     weight = np.clip(pos - idx, 0.0, None)
     weight[weight < 1e-6] = 0.0

@@ -10,6 +10,8 @@ import json
 import sys
 from pathlib import Path
 
+from infer.beat_options import music_args as _music_args
+from infer.beat_options import music_cfg as _music_cfg
 from mv2desc.app import argument_parser, dispatch, normalise_flags, setup
 from mv2desc.errors import MediaError, UserError
 
@@ -32,24 +34,6 @@ def _emit(payload: dict, out: str | None) -> None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(text + "\n")
     print(text)
-
-
-def _music_args(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("music beats")
-    g.add_argument("--tracker", default="auto", choices=("auto", "madmom", "librosa"),
-                   help="beat tracker: madmom (accurate; CC BY-NC-SA weights), librosa, or auto (madmom if installed)")
-    g.add_argument("--min_bpm", type=float, default=55.0, help="lowest tempo considered")
-    g.add_argument("--max_bpm", type=float, default=215.0, help="highest tempo considered")
-    g.add_argument("--threads", type=int, default=2, help="processes for the madmom network ensemble")
-    g.add_argument("--networks", type=int, default=8, help="madmom downbeat networks to run, 1-8 (fewer = faster)")
-
-
-def _music_cfg(args):
-    from mv2desc.sync.config import MusicBeatConfig
-
-    return MusicBeatConfig(
-        tracker=args.tracker, min_bpm=args.min_bpm, max_bpm=args.max_bpm, threads=args.threads, networks=args.networks
-    )
 
 
 def _visual_args(parser: argparse.ArgumentParser) -> None:
@@ -92,8 +76,9 @@ def cmd_beats(argv: list[str]) -> int:
     parser.add_argument("--out", help="also write the JSON here")
     _music_args(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr (warnings still shown)")
     args = parser.parse_args(normalise_flags(argv))
-    setup(args.verbose)
+    setup(args.verbose, quiet=args.quiet)
 
     def go():
         from mv2desc.beats.tracking import track_file
@@ -193,8 +178,9 @@ def cmd_score(argv: list[str]) -> int:
     _visual_args(parser)
     _metric_args(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr (warnings still shown)")
     args = parser.parse_args(normalise_flags(argv))
-    setup(args.verbose)
+    setup(args.verbose, quiet=args.quiet)
 
     def go():
         from mv2desc.sync.score import score_video

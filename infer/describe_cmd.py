@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from infer.beat_options import music_args, music_cfg
 from mv2desc.app import argument_parser, normalise_flags, run, setup
 from mv2desc.errors import MediaError, UserError
 
@@ -22,8 +23,6 @@ def main(argv: list[str] | None = None) -> int:
                         "describer writes from the measured attributes (default: none)")
     parser.add_argument("--out", help="also write the JSON here (atomically; an existing file is kept unless --overwrite)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
-    parser.add_argument("--tracker", default="auto", choices=("auto", "madmom", "librosa"),
-                        help="beat tracker: auto = madmom when installed (CC BY-NC-SA weights), else librosa")
     parser.add_argument("--target_bars", type=int, default=8, help="preferred segment length in bars")
     parser.add_argument("--min_bars", type=int, default=4, help="shortest segment in bars")
     parser.add_argument("--max_bars", type=int, default=16, help="longest segment in bars")
@@ -31,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch_size", type=int, default=8, help="segments per generation batch")
     parser.add_argument("--max_new_tokens", type=int, default=128, help="longest description in tokens")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    music_args(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(normalise_flags(list(sys.argv[1:] if argv is None else argv)))
 
@@ -39,7 +39,6 @@ def main(argv: list[str] | None = None) -> int:
         from tqdm.auto import tqdm
 
         from mv2desc.atomic import atomic_write_json
-        from mv2desc.beats import MusicBeatConfig
         from mv2desc.describe.segments import SegmentConfig
         from mv2desc.describe.song import DescribeConfig, describe_song
 
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             cfg = DescribeConfig(
                 segments=SegmentConfig(target_bars=args.target_bars, min_bars=args.min_bars, max_bars=args.max_bars, max_s=args.max_s),
-                beats=MusicBeatConfig(tracker=args.tracker), batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
+                beats=music_cfg(args), batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
                 device=args.device,
             )
         except ValueError as exc:

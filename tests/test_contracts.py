@@ -298,7 +298,6 @@ def test_env_shows_the_active_tracker_and_its_licence(monkeypatch):
 
 def test_a_dataset_built_with_another_clap_window_trains_with_its_token_times(tmp_path):
     from conftest import build_argv
-
     from data_prep.__main__ import main as data_main
     from data_prep.example import make_example
     from mv2desc.model.audio_encoder import AudioEncoder

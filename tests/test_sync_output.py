@@ -147,7 +147,8 @@ def test_sync_never_overwrites_an_input_and_leaves_no_temporary_file(one_stop_cl
 
 def test_a_stereo_song_6_db_quieter_gives_the_same_beats(tmp_path):
     from mv2desc.beats import track_file
-    from mv2desc.synth import SongSpec, render as render_song
+    from mv2desc.synth import SongSpec
+    from mv2desc.synth import render as render_song
 
     y = render_song(SongSpec(tempo_bpm=117.0, duration_s=15.0, seed=6), 44100)
     st = np.stack([y, 0.7 * y]) * 0.5

@@ -300,3 +300,29 @@ def test_cli_input_errors_are_one_line(tmp_path, capsys, lines, message):
 def test_cli_unknown_subcommand(capsys):
     assert eval_main(["run-all"]) == 2
     assert "unknown eval command 'run-all'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- issue 10, row 11
+
+
+@pytest.mark.parametrize("refs", [[[""], [""]], [["..."], ["!!", " "]]])
+def test_row11_cider_all_empty_references_scores_zero(refs):
+    # pycocoevalcap crashes (max() of an empty IDF table); no reference n-gram means nothing can
+    # match, which is what an empty reference among non-empty ones already scores: 0
+    from mv2desc.metrics.cider import cider_d
+
+    assert cider_d(["a dog barks", "a cat"], refs) == 0.0
+
+
+def test_row11_score_captions_all_empty_references_end_to_end():
+    scores = score_captions(["a dog barks", "a cat"], [[""], ["..."]])
+    assert scores["cider"] == 0.0
+    for key in ("bleu1", "bleu4", "meteor", "rougeL"):
+        assert scores[key] == 0.0, key
+
+
+def test_row11_cider_empty_input_is_a_clear_error():
+    from mv2desc.metrics.cider import cider_d
+
+    with pytest.raises(ValueError, match="no predictions"):
+        cider_d([], [])

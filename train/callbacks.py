@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+
 import lightning as L
 import torch
+
+log = logging.getLogger(__name__)
+
+
+def replicas_comparable(strategy) -> bool:
+    """Whether every rank holds the full trainable weights, so equal checksums mean equal replicas: true
+    for DDP-like strategies (and DeepSpeed ZeRO-2), false under FSDP (each rank holds a shard) and
+    ZeRO-3 (parameters are partitioned: local tensors are empty placeholders)."""
+    from lightning.pytorch.strategies import FSDPStrategy
+
+    if isinstance(strategy, FSDPStrategy):
+        return False
+    return not bool(getattr(strategy, "zero_stage_3", False))
 
 
 class LearningRateLogger(L.Callback):
@@ -24,6 +39,10 @@ class EndOfTraining(L.Callback):
         self.checksums: list[float] = []
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        trainer.callback_metrics["run/global_step"] = torch.tensor(float(trainer.global_step))
+        if not replicas_comparable(trainer.strategy):
+            log.info("end-of-training weight checksum skipped: %s shards the parameters across ranks", type(trainer.strategy).__name__)
+            return
         with torch.no_grad():
             local = torch.stack([p.detach().double().sum() for p in pl_module.model.parameters() if p.requires_grad]).sum()
         gathered = pl_module.all_gather(local.to(pl_module.device)).reshape(-1).cpu().tolist()

@@ -7,6 +7,7 @@ end-of-turn token); generation batches are left-padded prompts.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -22,6 +23,7 @@ from mv2desc.model.config import AudioEncoderConfig
 from mv2desc.model.generation import PromptBuilder, PromptConfig, pad_token_ids
 from train.config import DataConfig
 
+log = logging.getLogger(__name__)
 IGNORE = -100
 
 
@@ -122,12 +124,26 @@ class TrainCollator:
         self.audio_cfg = audio_cfg
         self.spec = spec
         self.eos, self.pad = pad_token_ids(tokenizer)
+        self.truncated = 0
+
+    def target_ids(self, row: dict[str, Any]) -> list[int]:
+        """The description's tokens + ``<|im_end|>``; a description longer than ``max_target_tokens`` is
+        cut and gets **no** end-of-turn (the model must not learn to stop mid-sentence), and the cut is
+        logged (the first few by id, then a count every 100)."""
+        t = self.tok(row["description"], add_special_tokens=False)["input_ids"]
+        if len(t) <= self.cfg.max_target_tokens:
+            return t + [self.eos]
+        self.truncated += 1
+        if self.truncated <= 3 or self.truncated % 100 == 0:
+            log.warning("description of %s has %d tokens > data.max_target_tokens=%d: cut, without end-of-turn (%d cut so far)",
+                        row.get("id", "?"), len(t), self.cfg.max_target_tokens, self.truncated)
+        return t[: self.cfg.max_target_tokens]
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         seqs, labels = [], []
         for row in rows:
             p = self.prompts.ids(row)
-            t = self.tok(row["description"], add_special_tokens=False)["input_ids"][: self.cfg.max_target_tokens] + [self.eos]
+            t = self.target_ids(row)
             seqs.append(p + t)
             labels.append([IGNORE] * len(p) + t)
         width = max(len(s) for s in seqs)

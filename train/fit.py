@@ -27,16 +27,25 @@ log = logging.getLogger(__name__)
 
 
 def resolve_resume(resume: str, out: Path) -> str | None:
+    """The checkpoint to resume from: a file, or a directory (DeepSpeed writes ``last.ckpt/`` as one)."""
     if resume == "none":
         return None
     if resume == "auto":
         last = out / "checkpoints" / "last.ckpt"
-        return str(last) if last.is_file() else None
-    if not Path(resume).is_file():
+        return str(last) if last.is_file() or last.is_dir() else None
+    if not (Path(resume).is_file() or Path(resume).is_dir()):
         from mv2desc.errors import UserError
 
         raise UserError(f"run.resume: checkpoint not found: {resume}")
     return resume
+
+
+def clipping_kwargs(strategy: str, grad_clip: float | None) -> dict:
+    """Trainer gradient-clipping arguments. Under fsdp, Lightning's FSDPPrecision refuses norm clipping:
+    the Trainer gets none and CaptionerModule.configure_gradient_clipping calls FSDP's clip_grad_norm_."""
+    if strategy == "fsdp":
+        return {"gradient_clip_val": None}
+    return {"gradient_clip_val": grad_clip or None}
 
 
 def _loggers(cfg: TrainConfig, out: Path) -> list:
@@ -96,7 +105,7 @@ def fit(cfg: TrainConfig) -> dict:
     trainer = L.Trainer(
         accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=build_strategy(t.strategy, layer_cls),
         precision=t.precision, max_steps=cfg.optim.max_steps, accumulate_grad_batches=cfg.optim.grad_accum,
-        gradient_clip_val=cfg.optim.grad_clip or None, logger=_loggers(cfg, out) or False,
+        **clipping_kwargs(t.strategy, cfg.optim.grad_clip), logger=_loggers(cfg, out) or False,
         callbacks=[ckpt, LearningRateLogger(), end_check, StopAfterSteps(cfg.run.stop_after_steps)], log_every_n_steps=t.log_every_n_steps,
         val_check_interval=(t.val_every_n_steps * cfg.optim.grad_accum) if t.val_every_n_steps and val_loader else None,
         check_val_every_n_epoch=None if t.val_every_n_steps and val_loader else 1,

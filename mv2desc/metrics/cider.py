@@ -9,6 +9,11 @@ score is within 1e-4 of the Java-tokenised one.
 
 Because the IDF comes from the scored set, CIDEr depends on the whole set: it is 0 for a set of one
 prediction (log 1 = 0) and is only comparable between runs scored on the same references.
+
+References that are empty after tokenisation (``""``, punctuation only) have no n-grams, so nothing
+can match them: pycocoevalcap scores such a prediction 0 when other references are non-empty, but
+crashes (``max() arg is an empty sequence``, from its empty document-frequency table) when **all**
+references are empty. :func:`cider_d` returns 0.0 there, the same limit, instead of crashing.
 """
 
 from __future__ import annotations
@@ -23,12 +28,22 @@ def _coco_text(text: str) -> str:
 
 
 def cider_d(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
-    """Corpus CIDEr-D (mean of per-prediction scores; 0 .. about 10)."""
+    """Corpus CIDEr-D (mean of per-prediction scores; 0 .. about 10).
+
+    0.0 when every reference is empty after tokenisation (no reference n-gram can be matched);
+    ``ValueError`` when there is nothing to score or a prediction has no references.
+    """
     from pycocoevalcap.cider.cider import Cider
 
     refs = {i: [_coco_text(r) for r in group] for i, group in enumerate(references)}
     preds = {i: [_coco_text(p)] for i, p in enumerate(predictions)}
     if len(refs) != len(preds):
         raise ValueError(f"{len(preds)} predictions but {len(refs)} reference groups")
+    if not preds:
+        raise ValueError("nothing to score: no predictions")
+    if empty := [i for i, group in refs.items() if not group]:
+        raise ValueError(f"reference group {empty[0]} is empty: every prediction needs at least one reference")
+    if not any(r.strip() for group in refs.values() for r in group):
+        return 0.0  # no reference n-grams at all: pycocoevalcap would crash on max() of an empty table
     score, _ = Cider().compute_score(refs, preds)
     return float(score)

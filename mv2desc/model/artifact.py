@@ -64,7 +64,9 @@ def save(model: AudioCaptioner, out_dir: str | Path, extra: dict | None = None, 
     ``extra``: JSON-able settings travelling with the model (e.g. the prompt settings it was trained with).
     ``feature_spec``: the features it was trained on (default: ``model.feature_spec`` when loaded from an artifact)."""
     out = Path(out_dir)
-    if _backbone_trained(model):  # full fine-tuning: the adapter alone would lose the trained backbone
+    # full fine-tuning, or a model loaded from a merged artifact: an adapter alone would lose (or point
+    # by path at) the trained backbone, so the backbone is written whole
+    if _backbone_trained(model) or getattr(model, "merged_backbone", False):
         return merge(model, out, extra=extra, feature_spec=feature_spec)
     out.mkdir(parents=True, exist_ok=True)
     n_lora = count_lora_modules(model.backbone)
@@ -160,6 +162,7 @@ def load(artifact_dir: str | Path, backbone: str | None = None, *, device: torch
     except KeyError as exc:
         raise ArtifactError(str(exc)) from exc
     model.feature_spec = artifact_spec(meta)
+    model.merged_backbone = bool(meta["merged"])  # its backbone lives only in this artifact: save() copies it
     if trainable:
         model.set_trainable()
     else:

@@ -20,7 +20,7 @@ from mv2desc.model.audio_encoder import AudioEncoder
 from mv2desc.model.backbone import decoder_of, lora_target_regex, vision_of
 from mv2desc.model.config import CaptionerConfig
 from mv2desc.model.fusion_hooks import AudioContext, ContextSlot, attach_blocks
-from mv2desc.model.gated_xattn import GatedCrossAttentionBlock
+from mv2desc.model.gated_xattn import GatedCrossAttentionBlock, expand_to_batch
 
 log = logging.getLogger(__name__)
 PREFIX_TOKEN = "<|vision_pad|>"  # placeholder of the audio prefix (a Qwen special token the backbone never sees otherwise)
@@ -49,6 +49,7 @@ class AudioCaptioner(nn.Module):
         self.backbone = backbone
         self.processor = processor
         self.feature_spec: FeatureSpec | None = None  # the features it was trained on (set by artifact.load)
+        self.merged_backbone = False  # loaded from a merged artifact (artifact.save then writes the backbone whole)
         text_cfg = backbone.config.get_text_config()
         hidden = int(text_cfg.hidden_size)
         fusion = config.xattn.fusion
@@ -56,7 +57,10 @@ class AudioCaptioner(nn.Module):
         layers = decoder_of(backbone).layers
         idxs = range(0, len(layers), config.xattn.every_n_layers) if fusion in ("cross", "both") else []
         self.xattn = nn.ModuleDict(
-            {str(i): GatedCrossAttentionBlock(hidden, config.xattn.heads, config.xattn.ffn_mult, config.xattn.gate_init) for i in idxs}
+            {
+                str(i): GatedCrossAttentionBlock(hidden, config.xattn.heads, config.xattn.ffn_mult, config.xattn.gate_init, config.xattn.inner_dim)
+                for i in idxs
+            }
         )
         self.resampler = AudioResampler(hidden, config.xattn.prefix_tokens, config.xattn.heads) if fusion in ("prefix", "both") else None
         self._slot = ContextSlot()
@@ -89,6 +93,9 @@ class AudioCaptioner(nn.Module):
         missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
         if missing or unexpected:
             raise KeyError(f"audio modules do not match the artifact: missing {missing[:8]}, unexpected {unexpected[:8]}")
+        own = self.audio_state_dict()
+        # artifacts written before the gates became (1,) tensors hold 0-dim gates: same values
+        state = {k: v.reshape(own[k].shape) if v.ndim == 0 and own[k].shape == (1,) else v for k, v in state.items()}
         for name, m in self.audio_modules().items():
             m.load_state_dict({k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(name + ".")}, strict=True)
 
@@ -199,6 +206,7 @@ class AudioCaptioner(nn.Module):
         counts = where.sum(dim=1)
         if not bool((counts == k).all()):
             raise ValueError(f"each prompt needs exactly {k} {PREFIX_TOKEN} tokens (prefix fusion); got {counts.tolist()}")
+        (prefix,) = expand_to_batch((prefix,), ids.shape[0])  # beams / num_return_sequences: (B * r, K, H)
         out = output.clone()
         out[where] = prefix.reshape(-1, prefix.shape[-1]).to(out.dtype)
         return out
@@ -207,12 +215,14 @@ class AudioCaptioner(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, audio: AudioBatch | None = None, labels: torch.Tensor | None = None, **kwargs: Any):
         """input_ids (B, L), attention_mask (B, L), labels (B, L) with -100 off the targets."""
         self._slot.current = self._context(audio, input_ids.shape[0])
-        # Kept set after return while gradients are on: non-reentrant checkpointing re-runs the hooks in backward.
+        # Cleared on the way out, whatever happens: the blocks run in the layers' forward *pre*-hooks,
+        # outside transformers' checkpointed ``forward`` (their own checkpoint takes the context as
+        # arguments, fusion_hooks.BlockHook), so backward never reads the slot, and a later plain
+        # ``backbone(...)`` call can never attend to this batch's audio.
         try:
             return self.backbone(input_ids=input_ids, attention_mask=attention_mask, labels=labels, **kwargs)
         finally:
-            if not torch.is_grad_enabled():
-                self._slot.current = None
+            self._slot.current = None
 
     @torch.no_grad()
     def generate(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, audio: AudioBatch | None = None, **kwargs: Any) -> torch.Tensor:

@@ -88,7 +88,10 @@ class CrossAttentionConfig:
     Args:
         every_n_layers: a block before every N-th decoder layer (layer 0, N, 2N, ...).
         heads: attention heads of each block (must divide the LLM width).
-        ffn_mult: hidden width of the gated feed-forward, as a multiple of the LLM width.
+        inner_dim: the blocks' inner (bottleneck) width: queries, keys and values are projected to it
+            and back (None = the LLM width, the full-width Flamingo block). The real presets use a
+            bottleneck so LoRA + audio encoder + cross-attention stay under 3 % of the backbone.
+        ffn_mult: hidden width of the gated feed-forward, as a multiple of the block width (inner_dim).
         fusion: "cross" (blocks only), "prefix" (audio tokens prepended, no blocks), or "both".
         prefix_tokens: audio tokens prepended in prefix mode (a learned resampler pools to this many).
         gate_init: initial gate value (0 keeps the backbone's outputs unchanged at step 0).
@@ -96,6 +99,7 @@ class CrossAttentionConfig:
 
     every_n_layers: int = 4
     heads: int = 8
+    inner_dim: int | None = None
     ffn_mult: float = 2.0
     fusion: Literal["cross", "prefix", "both"] = "cross"
     prefix_tokens: int = 32
@@ -106,6 +110,8 @@ class CrossAttentionConfig:
             raise ValueError(f"xattn.every_n_layers must be >= 1, got {self.every_n_layers}")
         if self.prefix_tokens < 1:
             raise ValueError(f"xattn.prefix_tokens must be >= 1, got {self.prefix_tokens}")
+        if self.inner_dim is not None and (self.inner_dim < 1 or self.inner_dim % self.heads):
+            raise ValueError(f"xattn.inner_dim must be a positive multiple of xattn.heads ({self.heads}), got {self.inner_dim}")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from mv2desc.model.gated_xattn import GatedCrossAttentionBlock
 
@@ -55,8 +56,16 @@ class BlockHook:
         if ctx is None or self.idx not in ctx.kv:
             return None
         kv = ctx.kv[self.idx]
+        x = args[0] if args else kwargs["hidden_states"]
+        if getattr(module, "gradient_checkpointing", False) and module.training and torch.is_grad_enabled():
+            # the layer checkpoints its own forward; the block (run here, before it) is checkpointed too,
+            # so its activations are recomputed in backward instead of kept (non-reentrant: the K/V and the
+            # mask are arguments, the slot is not read again)
+            y = checkpoint(self.block, x, kv, ctx.mask, use_reentrant=False)
+        else:
+            y = self.block(x, kv, ctx.mask)
         if args:
-            return (self.block(args[0], kv, ctx.mask), *args[1:]), kwargs
+            return (y, *args[1:]), kwargs
         kwargs = dict(kwargs)
-        kwargs["hidden_states"] = self.block(kwargs["hidden_states"], kv, ctx.mask)
+        kwargs["hidden_states"] = y
         return args, kwargs

@@ -28,7 +28,8 @@ class PromptConfig:
         include_metadata: put artist, title, tags and genres into the prompt.
         include_lyrics: put a lyrics excerpt into the prompt.
         lyrics_max_chars: length of that excerpt.
-        max_prompt_tokens: longer prompts are cut (the instruction is kept; context is shortened first).
+        max_prompt_tokens: longer prompts are cut inside: context first, then the instruction's end; the
+            template, audio placeholders and assistant opener are always kept (:class:`PromptBuilder`).
         instruction: the user instruction of every prompt.
     """
 
@@ -63,19 +64,50 @@ def context_text(row: dict[str, Any], cfg: PromptConfig) -> str:
 
 
 class PromptBuilder:
-    """Chat-template prompts (the backbone's own template), capped at ``max_prompt_tokens``."""
+    """Chat-template prompts (the backbone's own template), capped at ``max_prompt_tokens``.
+
+    A prompt that is too long is shortened from the inside, never at its edges: first the context
+    (metadata / lyrics; dropped altogether if need be), then the end of the instruction. The chat
+    template's frame (system turn, user and assistant openers), the ``prefix_tokens`` audio
+    placeholders and the closing ``<|im_start|>assistant`` opener, where generation starts, are always
+    kept; a ``max_prompt_tokens`` too small for them is a ``ValueError``.
+    """
 
     def __init__(self, tokenizer: Any, cfg: PromptConfig, prefix_tokens: int) -> None:
         self.tok, self.cfg, self.prefix_tokens = tokenizer, cfg, prefix_tokens
 
+    def _encode(self, instruction: str, context: str) -> list[int]:
+        text = prompt_text(self.tok, instruction, prefix_tokens=self.prefix_tokens, context=context)
+        return self.tok(text, add_special_tokens=False)["input_ids"]
+
     def ids(self, row: dict[str, Any]) -> list[int]:
+        limit, instruction = self.cfg.max_prompt_tokens, self.cfg.instruction
         context = context_text(row, self.cfg)
-        for _ in range(8):
-            text = prompt_text(self.tok, self.cfg.instruction, prefix_tokens=self.prefix_tokens, context=context)
-            ids = self.tok(text, add_special_tokens=False)["input_ids"]
-            if len(ids) <= self.cfg.max_prompt_tokens or not context:
-                return ids[-self.cfg.max_prompt_tokens :] if not context and len(ids) > self.cfg.max_prompt_tokens else ids
-            context = context[: int(len(context) * self.cfg.max_prompt_tokens / len(ids) * 0.9)]
+        ids = self._encode(instruction, context)
+        for _ in range(8):  # 1. shorten the context
+            if len(ids) <= limit:
+                return ids
+            if not context:
+                break
+            context = context[: int(len(context) * limit / len(ids) * 0.9)]
+            ids = self._encode(instruction, context)
+        if context:  # still too long: drop the context
+            ids = self._encode(instruction, "")
+            if len(ids) <= limit:
+                return ids
+        minimum = len(self._encode("", ""))  # 2. shorten the instruction (keep its start)
+        if minimum > limit:
+            raise ValueError(
+                f"max_prompt_tokens={limit} is too small: the chat template and the {self.prefix_tokens} audio "
+                f"placeholders alone take {minimum} tokens; set max_prompt_tokens to at least {minimum}"
+            )
+        instr_ids = self.tok(instruction, add_special_tokens=False)["input_ids"]
+        keep = len(instr_ids)
+        while keep > 0:
+            keep = max(0, keep - (len(ids) - limit))
+            ids = self._encode(self.tok.decode(instr_ids[:keep]).rstrip(), "")
+            if len(ids) <= limit:
+                return ids
         return ids
 
 

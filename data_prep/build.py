@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import shutil
+import signal
 import sys
 import time
 from collections import Counter
@@ -17,20 +19,30 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from data_prep import shards
+from data_prep import outdir, shards
 from data_prep.config import BuildConfig
 from data_prep.merge import FinalSummary, merge
 from data_prep.music4all import load_catalog, read_lyrics
-from data_prep.process_clip import ClipOutcome, ClipProcessor, caches, init_worker, run_in_worker
+from data_prep.process_clip import (
+    ClipOutcome,
+    ClipProcessor,
+    caches,
+    init_worker,
+    install_interrupt_handlers,
+    restore_handlers,
+    run_in_worker,
+)
 from data_prep.report import BuildReport
 from data_prep.splits import assign_splits
 from data_prep.tracks import Track
 from mv2desc.atomic import atomic_write_json
 from mv2desc.audio.features import AcousticFeatureExtractor
 from mv2desc.data.schema import FEATURES, to_row
+from mv2desc.errors import UserError
 
 log = logging.getLogger(__name__)
 ROW_GROUP = 64
+PROBE_CLIPS = 4  # the first clips all failing inside the extractors = a broken environment: stop
 
 
 @dataclass
@@ -86,25 +98,59 @@ def _outcomes(config: BuildConfig, todo: list[Track]):
         processor = ClipProcessor(config)
         return map(processor, todo), None
     ctx = mp.get_context("spawn")  # not fork: torch/OpenMP thread pools do not survive a fork
-    pool = ProcessPoolExecutor(min(config.num_proc, len(todo)), mp_context=ctx, initializer=init_worker, initargs=(config,))
+    pool = ProcessPoolExecutor(min(config.num_proc, len(todo)), mp_context=ctx, initializer=init_worker,
+                               initargs=(config, os.getpid()))
     futures = [pool.submit(run_in_worker, track) for track in todo]
     return (f.result() for f in as_completed(futures)), pool
 
 
-def build_shard(config: BuildConfig) -> ShardSummary:
+def check_environment(config: BuildConfig) -> tuple[dict, object]:
+    """Build every extractor once before the first clip (models loadable offline, packages working):
+    a broken environment is one clear error, not every clip counted as ``extractor_error``.
+    -> (extractor info, FeatureSpec); the extractors themselves are dropped (workers build their own)."""
+    try:
+        extractor = AcousticFeatureExtractor(config.features)
+        return extractor.info(), extractor.spec()
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise UserError(
+            f"the feature extractors cannot be built, so no clip was processed ({type(exc).__name__}: {first}); "
+            f"check features.clap.name_or_path (a local folder when offline) and the installed packages"
+        ) from exc
+
+
+def build_shard(config: BuildConfig, finish=None):
+    """Compute (or reuse from the cache) this shard's clips and write ``shards/<name>/``. The output
+    folder must be new, empty or ours (:mod:`data_prep.outdir`); the shard is locked while it is built.
+    SIGINT and SIGTERM stop the build (KeyboardInterrupt); worker processes end with it.
+    -> the :class:`ShardSummary`, or ``finish(summary)`` run with the lock still held."""
+    root = Path(config.root)
+    catalog_report = BuildReport()  # problems of the tables: every shard sees the same ones
+    catalog = load_catalog(root, catalog_report, config.videos)
+    if not catalog:
+        raise UserError(f"no usable track in {root} ({catalog_report.summary_line()}); nothing was built")
+    out = outdir.claim(config.out)
+    previous = install_interrupt_handlers((signal.SIGINT, signal.SIGTERM))
+    try:
+        with outdir.locked(out, shards.shard_name(config.shard_index, config.num_shards)):
+            summary = _build_shard(config, catalog, catalog_report)
+            return finish(summary) if finish is not None else summary
+    finally:
+        restore_handlers(previous)
+
+
+def _build_shard(config: BuildConfig, catalog: list[Track], catalog_report: BuildReport) -> ShardSummary:
     t_start = time.time()
     out = Path(config.out)
     root = Path(config.root)
-    catalog_report = BuildReport()  # problems of the tables: every shard sees the same ones
     report = BuildReport()  # problems of this shard's clips
-    catalog = load_catalog(root, catalog_report, config.videos)
     if config.limit is not None:
         catalog = catalog[: config.limit]
     split_of = assign_splits({t.id: t.artist for t in catalog}, config.splits)
     todo = [t for t in catalog if shards.owns(t.id, config.num_shards, config.shard_index)]
     name = shards.shard_name(config.shard_index, config.num_shards)
     log.info("catalog: %d tracks in %s; shard %s owns %d", len(catalog), root, name, len(todo))
-    out.mkdir(parents=True, exist_ok=True)
+    info, spec = check_environment(config)
     feature_cache, description_cache = caches(config)
     if todo:
         warm_up_librosa()
@@ -112,11 +158,19 @@ def build_shard(config: BuildConfig) -> ShardSummary:
     ok_ids: set[str] = set()
     computed = cached = 0
     cpu = Counter()
+    probe: list[ClipOutcome] = []
     try:
         with tqdm(total=len(todo), unit="clip", desc=f"features+descriptions [{name}]", dynamic_ncols=True,
                   mininterval=0.5 if sys.stderr.isatty() else 30.0) as bar:  # logs to a file: a line every 30 s
             for outcome in results:
                 _account(outcome, report)
+                if len(probe) < min(PROBE_CLIPS, len(todo)):
+                    probe.append(outcome)
+                    if len(probe) == min(PROBE_CLIPS, len(todo)) and all(o.reason == "extractor_error" for o in probe):
+                        raise UserError(
+                            f"the first {len(probe)} clips all failed inside the feature extractors, e.g. {probe[0].id}: "
+                            f"{probe[0].detail}; stopped (a broken environment, not bad clips)"
+                        )
                 if outcome.ok:
                     ok_ids.add(outcome.id)
                     cached += outcome.features_cached
@@ -124,13 +178,16 @@ def build_shard(config: BuildConfig) -> ShardSummary:
                     cpu.update(outcome.cpu_s)
                 bar.update(1)
                 bar.set_postfix(ok=len(ok_ids), skipped=sum(report.skipped.values()), refresh=False)
+    except BaseException:
+        if pool is not None:  # do not wait for in-flight clips (SIGTERM, Ctrl-C, a stopping error)
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
+        raise
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    extractor = AcousticFeatureExtractor(config.features)
-    info, spec = extractor.info(), extractor.spec()
     shard_dir = out / "shards" / name
-    tmp_dir = out / "shards" / f".tmp-{name}"
+    tmp_dir = out / "shards" / f".tmp-{name}"  # the shard is locked: a leftover is a killed build's
     shutil.rmtree(tmp_dir, ignore_errors=True)
     tmp_dir.mkdir(parents=True)
     n_rows = _write_records(tmp_dir / shards.RECORDS, [t for t in todo if t.id in ok_ids], split_of, root, feature_cache, description_cache)
@@ -199,9 +256,9 @@ def _write_records(path: Path, tracks: list[Track], split_of: dict[str, str], ro
 
 def build(config: BuildConfig) -> ShardSummary | FinalSummary:
     """Build this process's shard; with a single shard, also write the final dataset."""
+    if config.num_shards == 1:  # merged while the shard is still locked: no second build in between
+        return build_shard(config, finish=lambda summary: merge(Path(config.out), [str(summary.shard_dir)]))
     summary = build_shard(config)
-    if config.num_shards == 1:
-        return merge(Path(config.out), [str(summary.shard_dir)])
     print(
         f"shard {config.shard_index}/{config.num_shards}: {summary.ok} clips ok, {sum(summary.skipped.values())} skipped "
         f"-> {summary.shard_dir}. When every shard is done: mv2desc data merge --out {config.out}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from mv2desc.errors import UserError
 from mv2desc.media.audio import write_audio
 from mv2desc.synth import SongSpec, render
 
@@ -41,10 +42,16 @@ def make_example(
     seed: int = 0,
     with_bad_entries: bool = False,
 ) -> Path:
-    """Write ``n_tracks`` synthetic tracks (8 artists) in the Music4All layout under ``root``."""
+    """Write ``n_tracks`` synthetic tracks (8 artists) in the Music4All layout under ``root``, a folder
+    that is new or empty (anything else is refused: an existing Music4All root is never rewritten)."""
     rng = random.Random(seed)
     root = Path(root)
-    (root / "audios").mkdir(parents=True, exist_ok=True)
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise UserError(f"refusing to write the example into {root}: it is not an empty folder; choose a new or empty --out (nothing was changed)")
+    try:
+        (root / "audios").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot write the example into {root}: {exc.strerror or exc}; choose a writable --out") from exc
     (root / "lyrics").mkdir(exist_ok=True)
     tables: dict[str, list[list[str]]] = {name: [] for name in HEADERS}
     for i in range(n_tracks):

@@ -39,7 +39,8 @@ def read_tsv(path: Path, required: tuple[str, ...], report: BuildReport) -> dict
             if not fields or fields == [""]:
                 continue
             if len(fields) != len(header):
-                report.skip("malformed_row", f"{path.name}:{lineno}", f"{len(fields)} fields, expected {len(header)}")
+                hint = " (comma-separated? the tables are tab-separated)" if len(fields) == 1 and "," in fields[0] else ""
+                report.skip("malformed_row", f"{path.name}:{lineno}", f"{len(fields)} fields, expected {len(header)}{hint}")
                 continue
             row = dict(zip(header, (v.strip() for v in fields)))
             if not row["id"]:

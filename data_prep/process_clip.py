@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -18,6 +22,37 @@ from mv2desc.describe.metadata import describe as describe_metadata
 from mv2desc.errors import MediaError
 
 log = logging.getLogger(__name__)
+
+# -- interrupts ---------------------------------------------------------------------------------
+# A KeyboardInterrupt raised while openSMILE runs a Python callback through ctypes is printed and
+# swallowed ("Exception ignored on calling ctypes callback function"), and the extraction goes on
+# with a cut signal. The handler below also sets a flag; a clip is cached only if the flag is clear,
+# and a set flag re-raises KeyboardInterrupt: an interrupt stops the build, nothing half-valid stays.
+_INTERRUPTED = threading.Event()
+
+
+def _on_interrupt(signum, frame) -> None:
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def install_interrupt_handlers(signals=(signal.SIGINT,)) -> dict:
+    """Handlers for ``signals`` (SIGTERM included, it is handled like Ctrl-C) -> the previous handlers.
+    Only possible in the main thread; elsewhere nothing is installed."""
+    _INTERRUPTED.clear()
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.signal(s, _on_interrupt) for s in signals}
+
+
+def restore_handlers(previous: dict) -> None:
+    for s, handler in previous.items():
+        signal.signal(s, handler)
+
+
+def raise_if_interrupted() -> None:
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt("interrupted during a clip's extraction (not cached)")
 
 
 @dataclass
@@ -74,6 +109,7 @@ class ClipProcessor:
         try:
             return self._process(track)
         except Exception as exc:  # a bug or an unforeseen input must not stop a 100k-clip build
+            raise_if_interrupted()  # ... but an error caused by an interrupt is the interrupt
             log.debug("clip %s failed:\n%s", track.id, traceback.format_exc())
             return ClipOutcome(track.id, False, "extractor_error", f"{type(exc).__name__}: {exc}")
 
@@ -89,7 +125,9 @@ class ClipProcessor:
             try:
                 features = self.extractor.extract_file(track.audio_path)
             except MediaError as exc:
+                raise_if_interrupted()
                 return ClipOutcome(track.id, False, exc.reason, exc.detail)
+            raise_if_interrupted()  # an extraction that saw an interrupt is never cached
             self.feature_cache.put(track.id, features)
             outcome.cpu_s.update(features.cpu_s)
         description = self.description_cache.get(track.id)
@@ -102,6 +140,7 @@ class ClipProcessor:
                 return ClipOutcome(track.id, False, issue[0], issue[1])
             if issue:
                 outcome.degraded.append(issue)
+            raise_if_interrupted()
             self.description_cache.put(track.id, description)
             outcome.cpu_s["describe"] = time.process_time() - t0
         if description.get("degraded"):
@@ -147,12 +186,41 @@ class ClipProcessor:
 _PROCESSOR: ClipProcessor | None = None
 
 
-def init_worker(config: BuildConfig) -> None:
+def init_worker(config: BuildConfig, parent_pid: int | None = None) -> None:
     global _PROCESSOR
     from mv2desc.offline import default_offline
 
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
+    install_interrupt_handlers()
     default_offline()
     _PROCESSOR = ClipProcessor(config)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
+    """A worker must not outlive its build (a SIGKILLed parent leaves no orphan). On Linux the kernel
+    sends SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG); everywhere, a daemon thread exits
+    the process once the parent pid changes (re-parented)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # died before the prctl
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def run_in_worker(track: Track) -> ClipOutcome:

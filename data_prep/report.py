@@ -20,6 +20,7 @@ SKIP_REASONS = {
     "no_video": "description.source=video, no video for the id and fallback_to_metadata is off",
     "video_failed": "description.source=video, the video path failed and fallback_to_metadata is off",
     "extractor_error": "an unexpected error inside a feature extractor (see the examples)",
+    "extractor_nan": "a feature extractor returned NaN or infinite values (never stored as zeros)",
 }
 # Reasons a row is kept without some part.
 DEGRADE_REASONS = {
@@ -64,6 +65,17 @@ class BuildReport:
         for reason, ex in other.examples.items():
             mine = self.examples.setdefault(reason, [])
             mine.extend(ex[: max(0, MAX_EXAMPLES - len(mine))])
+
+    def summary_line(self) -> str:
+        """The skip reasons, most frequent first, each with its first example: for one-line errors."""
+        if not self.skipped:
+            return "no clip was skipped either"
+        parts = []
+        for reason, n in self.skipped.most_common(3):
+            ex = self.examples.get(reason) or [""]
+            parts.append(f"{n} {reason}" + (f", e.g. {ex[0]}" if ex[0] else ""))
+        rest = len(self.skipped) - len(parts)
+        return "skipped: " + "; ".join(parts) + (f"; and {rest} more reason(s)" if rest > 0 else "")
 
     def to_json(self) -> dict:
         return {

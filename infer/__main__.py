@@ -12,7 +12,7 @@ from pathlib import Path
 
 from infer.beat_options import music_args as _music_args
 from infer.beat_options import music_cfg as _music_cfg
-from mv2desc.app import argument_parser, dispatch, normalise_flags, setup
+from mv2desc.app import argument_parser, dispatch, normalise_flags, positive_int, setup
 from mv2desc.errors import MediaError, UserError
 
 USAGE = """usage: mv2desc mv <beats|sync|score> [options]
@@ -29,11 +29,12 @@ Run 'mv2desc mv <command> --help' for a command's options.
 
 
 def _emit(payload: dict, out: str | None) -> None:
-    text = json.dumps(payload, indent=2)
+    """Print the JSON; with ``out`` also write it there, atomically (a whole file or none)."""
+    from mv2desc.atomic import atomic_write_json
+
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(text + "\n")
-    print(text)
+        atomic_write_json(out, payload)
+    print(json.dumps(payload, indent=2))
 
 
 def _visual_args(parser: argparse.ArgumentParser) -> None:
@@ -116,7 +117,7 @@ def cmd_sync(argv: list[str]) -> int:
     g.add_argument("--width", type=int, default=0, help="output width (default: the first clip's)")
     g.add_argument("--height", type=int, default=0, help="output height (default: the first clip's)")
     g.add_argument("--crf", type=int, default=20, help="H.264 quality (lower is better)")
-    g.add_argument("--workers", type=int, default=2, help="processes for the clips' optical flow")
+    g.add_argument("--workers", type=positive_int, default=2, help="processes for the clips' optical flow")
     _music_args(parser)
     _visual_args(parser)
     _metric_args(parser)
@@ -149,8 +150,9 @@ def cmd_sync(argv: list[str]) -> int:
 
     report = _user_errors(go)
     if args.report:
-        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.report).write_text(json.dumps(report, indent=2) + "\n")
+        from mv2desc.atomic import atomic_write_json
+
+        atomic_write_json(args.report, report)
     summary = {
         "out": report["output"]["path"],
         "report": args.report,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from mv2desc.app import positive_int
 from mv2desc.beats import MusicBeatConfig
 
 
@@ -13,7 +14,7 @@ def music_args(parser: argparse.ArgumentParser) -> None:
                    help="beat tracker: madmom (accurate; CC BY-NC-SA weights), librosa, or auto (madmom if installed)")
     g.add_argument("--min_bpm", type=float, default=55.0, help="lowest tempo considered")
     g.add_argument("--max_bpm", type=float, default=215.0, help="highest tempo considered")
-    g.add_argument("--threads", type=int, default=2, help="processes for the madmom network ensemble")
+    g.add_argument("--threads", type=positive_int, default=2, help="processes for the madmom network ensemble")
     g.add_argument("--networks", type=int, default=8, help="madmom downbeat networks to run, 1-8 (fewer = faster)")
 
 

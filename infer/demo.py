@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mv2desc.app import argument_parser, normalise_flags, run, setup
+from mv2desc.app import argument_parser, normalise_flags, positive_int, run, setup
 from mv2desc.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,9 +36,9 @@ def write_demo_song(path: Path, duration_s: float) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argument_parser(prog="mv2desc demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/demo", help="output folder")
-    parser.add_argument("--n_tracks", type=int, default=16, help="synthetic tracks in the example")
-    parser.add_argument("--num_proc", type=int, default=2, help="worker processes for the dataset build")
-    parser.add_argument("--train_steps", type=int, default=12, help="optimizer steps of the tiny captioner")
+    parser.add_argument("--n_tracks", type=positive_int, default=16, help="synthetic tracks in the example")
+    parser.add_argument("--num_proc", type=positive_int, default=2, help="worker processes for the dataset build")
+    parser.add_argument("--train_steps", type=positive_int, default=12, help="optimizer steps of the tiny captioner")
     parser.add_argument("--song_s", type=float, default=75.0, help="length of the synthetic song the last step describes")
     args = parser.parse_args(normalise_flags(list(sys.argv[1:] if argv is None else argv)))
 

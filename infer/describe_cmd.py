@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from infer.beat_options import music_args, music_cfg
-from mv2desc.app import argument_parser, normalise_flags, run, setup
+from mv2desc.app import argument_parser, normalise_flags, positive_int, run, setup
 from mv2desc.errors import MediaError, UserError
 
 
@@ -23,12 +23,12 @@ def main(argv: list[str] | None = None) -> int:
                         "describer writes from the measured attributes (default: none)")
     parser.add_argument("--out", help="also write the JSON here (atomically; an existing file is kept unless --overwrite)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
-    parser.add_argument("--target_bars", type=int, default=8, help="preferred segment length in bars")
-    parser.add_argument("--min_bars", type=int, default=4, help="shortest segment in bars")
-    parser.add_argument("--max_bars", type=int, default=16, help="longest segment in bars")
+    parser.add_argument("--target_bars", type=positive_int, default=8, help="preferred segment length in bars")
+    parser.add_argument("--min_bars", type=positive_int, default=4, help="shortest segment in bars")
+    parser.add_argument("--max_bars", type=positive_int, default=16, help="longest segment in bars")
     parser.add_argument("--max_s", type=float, default=30.0, help="longest segment in seconds (also capped by the captioner's features)")
-    parser.add_argument("--batch_size", type=int, default=8, help="segments per generation batch")
-    parser.add_argument("--max_new_tokens", type=int, default=128, help="longest description in tokens")
+    parser.add_argument("--batch_size", type=positive_int, default=8, help="segments per generation batch")
+    parser.add_argument("--max_new_tokens", type=positive_int, default=128, help="longest description in tokens")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     music_args(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 import warnings
@@ -40,12 +41,32 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
         return super()._get_help_string(action)
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """A bad flag is one line (the error, a "did you mean", where to look), not the usage block."""
+
+    def error(self, message: str):
+        options = [o for a in self._actions for o in a.option_strings]
+        self.exit(2, f"error: {config_error(message, options, self.prog)}\n")
+
+
 def argument_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    """The argparse parser every subcommand uses: ``--help`` shows each option's meaning and default.
+    """The argparse parser every subcommand uses: ``--help`` shows each option's meaning and default,
+    and a bad flag is a one-line error.
 
     Options are spelled with underscores (``--num_proc``); :func:`normalise_flags` also accepts dashes.
     """
-    return argparse.ArgumentParser(prog=prog, description=description, formatter_class=HelpFormatter)
+    return OneLineErrorParser(prog=prog, description=description, formatter_class=HelpFormatter)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (``--batch_size 0`` is a one-line error, not a crash later)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
 
 
 def normalise_flags(argv: list[str]) -> list[str]:
@@ -59,12 +80,31 @@ def normalise_flags(argv: list[str]) -> list[str]:
     return out
 
 
+# Errors of the machine rather than of the code: a full or read-only disk, a missing folder, a path
+# that is a file. They get one line naming the path and the cause, not a traceback.
+_IO_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.EDQUOT, errno.EEXIST}
+
+
+def io_error_line(exc: OSError) -> str | None:
+    """``error: ...`` text for a disk / permission / path error, None for anything else."""
+    if exc.errno not in _IO_ERRNOS:
+        return None
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"cannot write or read{where}: {exc.strerror or exc} (check the path, free space and permissions)"
+
+
 def run(fn: Callable[[], int | None]) -> int:
-    """Run a command; user errors become ``error: ...`` on stderr and exit code 2."""
+    """Run a command; user errors (and disk / permission errors) become ``error: ...`` on stderr and exit code 2."""
     try:
         return int(fn() or 0)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        line = io_error_line(exc)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished clips are cached; rerun the same command to resume", file=sys.stderr)
@@ -78,9 +118,29 @@ def dispatch(argv: list[str] | None, commands: dict[str, Callable[[list[str]], i
         print(usage)
         return 0
     if argv[0] not in commands:
-        print(f"error: unknown {app} command '{argv[0]}' (known: {', '.join(commands)})\n\n{usage}", file=sys.stderr)
+        import difflib
+
+        close = difflib.get_close_matches(argv[0], commands, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        print(f"error: unknown {app} command '{argv[0]}' ({hint}known: {', '.join(commands)}); see 'mv2desc {app} --help'", file=sys.stderr)
         return 2
     return run(lambda: commands[argv[0]](argv[1:]))
+
+
+def config_error(message: str, options: list[str], prog: str) -> str:
+    """One line for a bad flag or YAML key, with the closest known option when one is close."""
+    import difflib
+    import re
+
+    message = " ".join(message.split())
+    bad = re.search(r"unrecognized arguments: (--\S+)", message)
+    group = re.search(r"Group '([\w.]+)' does not accept option '(\w+)'", message)
+    key = bad.group(1) if bad else f"--{group.group(1)}.{group.group(2)}" if group else None
+    hint = ""
+    if key:
+        close = difflib.get_close_matches(key.split("=")[0], [o for o in options if o.startswith("--")], n=1, cutoff=0.75)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"{message}{hint}; see '{prog} --help'"
 
 
 def parse_config(cls: type, argv: list[str], prog: str, config_help: str) -> tuple[Any, bool]:
@@ -91,11 +151,14 @@ def parse_config(cls: type, argv: list[str], prog: str, config_help: str) -> tup
     """
     from jsonargparse import ActionConfigFile, ArgumentParser
 
-    parser = ArgumentParser(prog=prog, description=(cls.__doc__ or "").splitlines()[0])
+    parser = ArgumentParser(prog=prog, description=(cls.__doc__ or "").splitlines()[0], exit_on_error=False)
     parser.add_argument("--config", action=ActionConfigFile, help=config_help)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_class_arguments(cls)
-    ns = parser.parse_args(normalise_flags(argv))
+    try:
+        ns = parser.parse_args(normalise_flags(argv))
+    except argparse.ArgumentError as exc:  # a typo: the error and a "did you mean", not 60 lines of usage
+        raise UserError(config_error(str(exc), [o for a in parser._actions for o in a.option_strings], prog)) from None
     verbose = bool(ns.pop("verbose", False))
     ns.pop("config", None)
     try:

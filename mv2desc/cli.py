@@ -78,7 +78,7 @@ def _main(argv: list[str] | None) -> int:
 
         close = difflib.get_close_matches(name, COMMANDS, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        print(f"error: unknown command '{name}'{hint}\n\n{usage()}", file=sys.stderr)
+        print(f"error: unknown command '{name}'{hint}; see 'mv2desc --help'", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name][0])
     return int(module.main(rest) or 0)

@@ -60,7 +60,7 @@ def test_rows_record_their_source(video_build):
     assert sum(s["description_sources"].get("video", 0) for s in manifest["splits"].values()) == 1
 
 
-def test_no_fallback_skips_with_reason(video_build, tmp_path):
+def test_no_fallback_skips_with_reason(video_build, tmp_path, capsys):
     out, ids = video_build
     cfg = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["config"]
     root = cfg["root"]
@@ -68,6 +68,10 @@ def test_no_fallback_skips_with_reason(video_build, tmp_path):
         root, tmp_path / "strict", "--description.source", "video", "--description.fallback_to_metadata", "false",
         "--description.video.captioner", cfg["description"]["video"]["captioner"],
     )
-    assert data_main(["build", *argv]) == 0  # no videos at all: every row skipped, the build still ends cleanly
-    report = json.loads((tmp_path / "strict" / "report.json").read_text(encoding="utf-8"))
-    assert report["skipped"] == {"no_video": 3}
+    # no videos at all: every row skipped -> no dataset is published, and the error says why
+    assert data_main(["build", *argv]) == 2
+    assert "no_video" in capsys.readouterr().err
+    assert not (tmp_path / "strict" / "manifest.json").exists()
+    shard_reports = list((tmp_path / "strict" / "shards").glob("shard-*/report.json"))
+    assert len(shard_reports) == 1
+    assert json.loads(shard_reports[0].read_text(encoding="utf-8"))["clips"]["skipped"] == {"no_video": 3}

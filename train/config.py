@@ -118,6 +118,9 @@ class RunConfig:
         out_dir: the run folder (config.yaml, checkpoints/, logs/, samples.jsonl, final/).
         seed: global seed.
         resume: "auto" (continue from the newest checkpoint in out_dir), "none", or a checkpoint path.
+            A broken last.ckpt falls back to the newest readable step*.ckpt (logged). Resuming with a
+            configuration that differs from the run's config.yaml is refused, except for the keys in
+            train.fit.RESUME_MAY_CHANGE (run/logging cadence, stop_after_steps, devices, optim.max_steps).
         ckpt_every_n_steps: save a checkpoint (last.ckpt) every N optimizer steps. Resuming is exact from a
             checkpoint at an epoch boundary; from mid-epoch Lightning restarts that epoch's data (it warns).
         stop_after_steps: end this job after N optimizer steps with a checkpoint, as a wall-time-limited

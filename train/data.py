@@ -47,13 +47,39 @@ def feature_spec(path: str | Path) -> FeatureSpec:
 
 
 def load_split(path: str | Path, split: str):
-    from datasets import load_from_disk
+    """One split of the dataset (only that one is opened). An empty split -- which ``datasets`` writes
+    without data files and cannot load back -- is returned as an empty Dataset with its columns."""
+    from datasets import Dataset, DatasetInfo, load_from_disk
 
     _, data_dir = dataset_root(path)
-    dd = load_from_disk(str(data_dir))
-    if split not in dd:
-        raise UserError(f"split {split!r} not in {data_dir} (has {list(dd)})")
-    return dd[split]
+    try:
+        names = json.loads((data_dir / "dataset_dict.json").read_text(encoding="utf-8"))["splits"]
+        state = json.loads((data_dir / split / "state.json").read_text(encoding="utf-8")) if split in names else {}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{data_dir} is not a readable dataset ({exc}): rebuild it with mv2desc data build") from exc
+    if split not in names:
+        raise UserError(f"split {split!r} not in {data_dir} (has {names})")
+    if not state.get("_data_files"):
+        features = DatasetInfo.from_directory(str(data_dir / split)).features
+        return Dataset.from_dict({k: [] for k in features or {}}, features=features)
+    return load_from_disk(str(data_dir / split))
+
+
+def check_trainable(split, name: str, dataset: str | Path) -> None:
+    """Refuse a training split that would train nothing, or train the model to say nothing: no rows, no
+    description column, or only empty descriptions (one-line :class:`UserError`). Some empty ones: a warning."""
+    where = f"split {name!r} of {dataset}"
+    if len(split) == 0:
+        raise UserError(f"{where} has no rows, so there is nothing to train on: rebuild the dataset with clips in that split "
+                        "(mv2desc data build), or set data.train_split to a split that has rows")
+    if "description" not in split.column_names:
+        raise UserError(f"{where} has no 'description' column: rebuild it with mv2desc data build")
+    empty = sum(1 for d in split["description"] if not (d or "").strip())
+    if empty == len(split):
+        raise UserError(f"every description in {where} is empty ({empty} rows): the model would learn to say nothing; "
+                        "rebuild the dataset with a description source that yields text (data build's description.source)")
+    if empty:
+        log.warning("%d of %d descriptions in %s are empty: those rows teach the model to stop at once", empty, len(split), where)
 
 
 def derangement(n: int, seed: int) -> list[int]:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mv2desc.app import argument_parser, dispatch, normalise_flags, setup
+from mv2desc.app import argument_parser, dispatch, normalise_flags, positive_int, setup
 
 USAGE = """usage: mv2desc eval <run|score> [options]
 
@@ -52,11 +52,11 @@ def cmd_run(argv: list[str]) -> int:
     parser.add_argument("--dataset", required=True, help="a folder written by `mv2desc data build`")
     parser.add_argument("--split", default="test", help="dataset split to describe: train, validation or test")
     parser.add_argument("--out", help="output folder (default: <artifact>/../eval-<split>)")
-    parser.add_argument("--batch_size", type=int, default=8, help="rows generated per batch")
-    parser.add_argument("--max_new_tokens", type=int, default=128, help="longest description generated, in tokens")
+    parser.add_argument("--batch_size", type=positive_int, default=8, help="rows generated per batch")
+    parser.add_argument("--max_new_tokens", type=positive_int, default=128, help="longest description generated, in tokens")
     parser.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
     parser.add_argument("--backbone", help="backbone name/path if it moved since training")
-    parser.add_argument("--limit", type=int, help="only the first N rows of the split")
+    parser.add_argument("--limit", type=positive_int, help="only the first N rows of the split")
     args = parser.parse_args(normalise_flags(argv))
     setup()
     from train.evaluate import eval_run

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         from mv2desc.model import artifact
 
         src = artifact.resolve(args.checkpoint)
-        meta = artifact.read_meta(src)
+        meta = artifact.check_complete(src)  # before anything is written: a missing file is named, nothing exported
         model = artifact.load(src, backbone=args.backbone)
         extra = meta.get("extra", {})
         out = artifact.merge(model, args.out, extra=extra) if args.merge else artifact.save(model, args.out, extra=extra)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import time
+import zipfile
 from pathlib import Path
 
 import lightning as L
@@ -19,25 +21,144 @@ from mv2desc.model.backbone import decoder_of
 from mv2desc.model.generation import GenerationCollator
 from train.callbacks import EndOfTraining, LearningRateLogger, StopAfterSteps
 from train.config import TrainConfig
-from train.data import EpochShuffleSampler, RowDataset, TrainCollator, feature_spec, load_split, prompt_config, prompt_settings
+from train.data import (
+    EpochShuffleSampler,
+    RowDataset,
+    TrainCollator,
+    check_trainable,
+    feature_spec,
+    load_split,
+    prompt_config,
+    prompt_settings,
+)
 from train.module import CaptionerModule
 from train.strategies import build_strategy
 
 log = logging.getLogger(__name__)
 
 
+# Settings that may change when a run is resumed: they say how a job runs, logs, or is split into jobs,
+# not what is trained. Any other difference is refused (UserError): the checkpoint's optimizer and
+# scheduler state would silently override a new optim.lr / weight decay, a new model shape cannot load,
+# and config.yaml would record values the run did not use. optim.max_steps may change to extend (or
+# shorten) a run: it does take effect (the Trainer stops there and the cosine schedule is recomputed
+# from it, so the learning rate moves to the new curve at the resumed step); trainer.devices and
+# num_nodes may change because a cluster job does not always get the same machines (Lightning
+# redistributes the checkpoint; the global batch changes with them). Both are logged when they differ.
+RESUME_MAY_CHANGE = frozenset({
+    "run.resume", "run.out_dir", "run.stop_after_steps", "run.ckpt_every_n_steps", "run.loggers", "run.sample_generations",
+    "run.max_new_tokens", "trainer.log_every_n_steps", "trainer.val_every_n_steps", "trainer.devices", "trainer.num_nodes",
+    "data.num_workers", "optim.max_steps",
+})
+
+
+def _step_of(path: Path) -> int:
+    m = re.match(r"step(\d+)", path.name)
+    return int(m.group(1)) if m else -1
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be resumed from (truncated, not a checkpoint), or None when it reads. A folder
+    (DeepSpeed's checkpoint layout) is accepted when it is not empty."""
+    if path.is_dir():
+        return None if any(path.iterdir()) else "an empty folder"
+    if path.stat().st_size == 0:
+        return "an empty file"
+    if not zipfile.is_zipfile(path):
+        return "truncated or not a checkpoint (no zip directory)"
+    import torch
+
+    try:
+        # mmap: the tensors are mapped, not read; the pickle and the archive's records are checked
+        ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    except Exception as exc:  # any failure to read means unreadable; the reason is reported
+        return f"unreadable ({str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__})"
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        return "not a Lightning checkpoint (no state_dict)"
+    return None
+
+
 def resolve_resume(resume: str, out: Path) -> str | None:
-    """The checkpoint to resume from: a file, or a directory (DeepSpeed writes ``last.ckpt/`` as one)."""
+    """The checkpoint to resume from: a file, or a directory (DeepSpeed writes ``last.ckpt/`` as one).
+    With ``auto``: ``last.ckpt``, or when it cannot be read (a job killed while writing it) the newest
+    readable ``step*.ckpt`` beside it (logged); none readable is a one-line error."""
     if resume == "none":
         return None
     if resume == "auto":
-        last = out / "checkpoints" / "last.ckpt"
-        return str(last) if last.is_file() or last.is_dir() else None
-    if not (Path(resume).is_file() or Path(resume).is_dir()):
-        from mv2desc.errors import UserError
-
+        folder = out / "checkpoints"
+        steps = sorted(folder.glob("step*.ckpt"), key=lambda p: (_step_of(p), p.stat().st_mtime), reverse=True)
+        found = [p for p in [folder / "last.ckpt", *steps] if p.is_file() or p.is_dir()]
+        problems = []
+        for path in found:
+            why = checkpoint_problem(path)
+            if why is None:
+                if problems:
+                    log.warning("%s: resuming from %s instead", "; ".join(f"{folder / name} is {w}" for name, w in problems), path)
+                return str(path)
+            problems.append((path.name, why))
+        if problems:
+            raise UserError(f"no readable checkpoint to resume from in {folder} ({'; '.join(f'{n} is {w}' for n, w in problems)}): "
+                            "remove the broken files, or start over with --run.resume none or a new run.out_dir")
+        return None
+    path = Path(resume)
+    if not (path.is_file() or path.is_dir()):
         raise UserError(f"run.resume: checkpoint not found: {resume}")
+    why = checkpoint_problem(path)
+    if why is not None:
+        raise UserError(f"run.resume: {resume} is {why}: point run.resume at a readable checkpoint, or use auto or none")
     return resume
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    flat = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            flat.update(_flatten(v, key + "."))
+        else:
+            flat[key] = v
+    return flat
+
+
+def _as_saved(cfg: TrainConfig) -> dict:
+    """The config as config.yaml holds it (the YAML round trip makes tuples lists, as when read back)."""
+    return yaml.safe_load(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
+
+
+def check_resume_config(cfg: TrainConfig, resume: str) -> None:
+    """Refuse to resume ``resume`` with a configuration that differs from the one its run was started with
+    (the run's ``config.yaml`` beside ``checkpoints/``), except in :data:`RESUME_MAY_CHANGE`: a one-line
+    :class:`UserError` listing the differing keys and what to do."""
+    saved_path = Path(resume).parent.parent / "config.yaml"
+    if not saved_path.is_file():
+        log.warning("resuming %s: no config.yaml beside its checkpoints/, so the configuration cannot be compared", resume)
+        return
+    try:
+        saved = _flatten(yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {})
+    except yaml.YAMLError as exc:
+        raise UserError(f"{saved_path} is not readable YAML ({str(exc).splitlines()[0]}): cannot check the resumed run's configuration") from exc
+    new = _flatten(_as_saved(cfg))
+    default = _flatten(_as_saved(TrainConfig()))
+    missing = object()
+    refused, allowed = [], []
+    for key in sorted(set(saved) | set(new)):
+        old_v, new_v = saved.get(key, missing), new.get(key, missing)
+        if old_v is missing and new_v == default.get(key, missing):
+            continue  # a setting added since that run was started, at its default: the run had the same
+        if old_v == new_v:
+            continue
+        if key == "data.dataset" and old_v is not missing and Path(str(old_v)).resolve() == Path(str(new_v)).resolve():
+            continue
+        text = f"{key}: {'(absent)' if old_v is missing else old_v!r} -> {'(absent)' if new_v is missing else new_v!r}"
+        (allowed if key in RESUME_MAY_CHANGE else refused).append(text)
+    if refused:
+        raise UserError(
+            f"resuming {resume} with a configuration that differs from its run's {saved_path} ({'; '.join(refused)}): "
+            "the checkpoint was trained with the old values; use a new run.out_dir for the new configuration, "
+            "or --run.resume none to start over in this one"
+        )
+    if allowed:
+        log.warning("resuming with changed run settings: %s", "; ".join(allowed))
 
 
 def clipping_kwargs(strategy: str, grad_clip: float | None) -> dict:
@@ -74,7 +195,15 @@ def fit(cfg: TrainConfig) -> dict:
         raise UserError(str(exc)) from exc
     log.info("feature spec: streams %s, CLAP window %.1f s / hop %.1f s, LLD hop %.3f s, rhythm hop %.4f s (from the dataset)",
              list(spec.streams), spec.clap_window_s, spec.clap_hop_s, spec.lld_hop_s, spec.rhythm_hop_s)
+    # refused before anything is written or built: nothing to train on, or only empty targets
+    train_split = load_split(cfg.data.dataset, cfg.data.train_split)
+    check_trainable(train_split, cfg.data.train_split, cfg.data.dataset)
     out = Path(cfg.run.out_dir)
+    # the checkpoint to resume (falling back past a broken last.ckpt), checked against the config its run
+    # was started with before config.yaml is replaced by this one
+    resume = resolve_resume(cfg.run.resume, out)
+    if resume:
+        check_resume_config(cfg, resume)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
     (out / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False), encoding="utf-8")
@@ -83,7 +212,7 @@ def fit(cfg: TrainConfig) -> dict:
     model = module.model
     prefix = cfg.model.xattn.prefix_tokens if model.resampler is not None else 0
     collate = TrainCollator(model.tokenizer, cfg.data, cfg.model.audio, spec, prefix)
-    train_ds = RowDataset(load_split(cfg.data.dataset, cfg.data.train_split), cfg.data.audio_shuffle_seed)
+    train_ds = RowDataset(train_split, cfg.data.audio_shuffle_seed)
     sampler = EpochShuffleSampler(len(train_ds), cfg.run.seed, cfg.data.shuffle)
     train_loader = DataLoader(train_ds, batch_size=cfg.data.batch_size, sampler=sampler, collate_fn=collate,
                               num_workers=cfg.data.num_workers, drop_last=False)
@@ -111,7 +240,6 @@ def fit(cfg: TrainConfig) -> dict:
         check_val_every_n_epoch=None if t.val_every_n_steps and val_loader else 1,
         num_sanity_val_steps=0, deterministic=t.deterministic, default_root_dir=str(out), enable_model_summary=False,
     )
-    resume = resolve_resume(cfg.run.resume, out)
     if resume:
         log.info("resuming from %s", resume)
     start = time.time()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 
-from mv2desc.app import argument_parser, dispatch, normalise_flags, setup
+from mv2desc.app import argument_parser, dispatch, normalise_flags, positive_int, setup
 from mv2desc.errors import UserError
 
 
 def cmd_summary(argv: list[str]) -> int:
     parser = argument_parser(prog="mv2desc model summary", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="a model preset, e.g. configs/model/qwen2.5-vl-7b.yaml")
-    parser.add_argument("--batch", type=int, default=4, help="batch size for the memory estimate")
+    parser.add_argument("--batch", type=positive_int, default=4, help="batch size for the memory estimate")
     parser.add_argument("--seq_len", type=int, default=1024, help="text tokens per sample for the memory estimate")
     parser.add_argument("--audio_tokens", type=int, default=300, help="audio tokens per sample for the memory estimate")
     args = parser.parse_args(normalise_flags(argv))

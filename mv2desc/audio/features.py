@@ -126,6 +126,18 @@ class AcousticFeatureExtractor:
             t0 = time.process_time()
             if rate not in resampled:
                 resampled[rate] = resample(y, sr, rate)
-            out.update(extractor(resampled[rate]))
+            values = extractor(resampled[rate])
+            check_finite(name, values)
+            out.update(values)
             cpu[name] = time.process_time() - t0
         return out
+
+
+def check_finite(stage: str, values: dict[str, Any]) -> None:
+    """NaN or inf from an extractor is a failure (``MediaError('extractor_nan')``), never a stored value."""
+    for column, v in values.items():
+        a = np.asarray(v)
+        if a.dtype.kind in "fc" and a.size:
+            bad = int(np.count_nonzero(~np.isfinite(a)))
+            if bad:
+                raise MediaError("extractor_nan", f"{stage} returned {bad} of {a.size} non-finite values in {column}")

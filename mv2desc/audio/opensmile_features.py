@@ -6,6 +6,7 @@ import numpy as np
 
 from mv2desc.audio.feature_config import OpenSmileSettings
 from mv2desc.data.spec import STREAM_COLUMNS
+from mv2desc.errors import MediaError
 
 (LLD_COLUMN,) = STREAM_COLUMNS["lld"]
 (FUNCTIONALS_COLUMN,) = STREAM_COLUMNS["functionals"]
@@ -54,7 +55,10 @@ class OpenSmileExtractor:
         if pool > 1 and lld.shape[0] >= pool:
             t = lld.shape[0] // pool
             lld = lld[: t * pool].reshape(t, pool, lld.shape[1]).mean(axis=1)
-        return {
-            FUNCTIONALS_COLUMN: np.nan_to_num(func),
-            LLD_COLUMN: np.nan_to_num(lld).astype(np.float32),
-        }
+        # openSMILE gives finite values on any valid input (silence and 0.1 s clips included); NaN comes
+        # from a cut or interrupted run ("Segment too short, filling with NaN"). Never stored as zeros.
+        for column, values in ((FUNCTIONALS_COLUMN, func), (LLD_COLUMN, lld)):
+            bad = int(np.count_nonzero(~np.isfinite(values)))
+            if bad:
+                raise MediaError("extractor_nan", f"openSMILE returned {bad} of {values.size} non-finite values in {column}")
+        return {FUNCTIONALS_COLUMN: func, LLD_COLUMN: lld.astype(np.float32)}

@@ -127,13 +127,60 @@ def read_meta(artifact_dir: str | Path) -> dict:
     return meta
 
 
+def _has(d: Path, name: str) -> bool:
+    f = d / name
+    return f.is_file() and f.stat().st_size > 0
+
+
+def missing_files(artifact_dir: str | Path, meta: dict | None = None) -> list[str]:
+    """The files (relative to the artifact) that a complete artifact has and this one lacks (or has empty):
+    config, audio modules, tokenizer + chat template, and the adapter or the merged backbone's weights."""
+    d = Path(artifact_dir)
+    meta = read_meta(d) if meta is None else meta
+    need: list[str] = [AUDIO_FILE, "tokenizer_config.json"]
+    missing = [n for n in need if not _has(d, n)]
+    if not (_has(d, "tokenizer.json") or _has(d, "vocab.json")):
+        missing.append("tokenizer.json")
+    template = _has(d, "chat_template.jinja") or _has(d, "chat_template.json")
+    if not template and _has(d, "tokenizer_config.json"):
+        try:
+            template = "chat_template" in json.loads((d / "tokenizer_config.json").read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            template = False
+    if not template:
+        missing.append("chat_template.jinja")
+    if meta.get("merged"):
+        b = d / "backbone"
+        missing += [f"backbone/{n}" for n in ("config.json",) if not _has(b, n)]
+        if _has(b, "model.safetensors.index.json"):
+            index = json.loads((b / "model.safetensors.index.json").read_text(encoding="utf-8"))
+            missing += sorted({f"backbone/{n}" for n in index.get("weight_map", {}).values() if not _has(b, n)})
+        elif not (_has(b, "model.safetensors") or _has(b, "pytorch_model.bin")):
+            missing.append("backbone/model.safetensors")
+    elif meta.get("num_lora_modules"):
+        missing += [f"adapter/{n}" for n in ("adapter_config.json", "adapter_model.safetensors") if not _has(d / "adapter", n)]
+    return missing
+
+
+def check_complete(artifact_dir: str | Path, meta: dict | None = None) -> dict:
+    """The artifact's metadata when every file it needs is there; otherwise a one-line
+    :class:`ArtifactError` naming the missing ones (checked before loading or exporting anything)."""
+    d = Path(artifact_dir)
+    meta = read_meta(d) if meta is None else meta
+    missing = missing_files(d, meta)
+    if missing:
+        raise ArtifactError(f"incomplete captioner artifact {d}: missing {', '.join(missing)} "
+                            "(copy the whole artifact folder, or export it again from its training run)")
+    return meta
+
+
 def load(artifact_dir: str | Path, backbone: str | None = None, *, device: torch.device | str = "cpu", trainable: bool = False) -> AudioCaptioner:
     """Rebuild the captioner from an artifact on top of ``backbone`` (name or path; default: the one it
     was trained on). Any key mismatch raises :class:`ArtifactError`."""
     from peft import PeftModel, get_peft_model_state_dict
 
     d = Path(artifact_dir)
-    meta = read_meta(d)
+    meta = check_complete(d)
     config = CaptionerConfig.from_dict(meta["config"])
     if meta["merged"]:
         config.backbone.name_or_path = str(d / "backbone")
@@ -154,7 +201,7 @@ def load(artifact_dir: str | Path, backbone: str | None = None, *, device: torch
             raise ArtifactError(
                 f"adapter keys do not match the model: missing {sorted(expected - saved)[:5]}, unexpected {sorted(saved - expected)[:5]}"
             )
-    processor = load_vl_processor(str(d)) if (d / "tokenizer_config.json").is_file() else None
+    processor = load_vl_processor(str(d))
     with torch.device(device):
         model = AudioCaptioner(config, base, processor)
     try:

@@ -327,6 +327,8 @@ def sync_videos(
         report["reuse"] = reuse
         report["warnings"].insert(0, f"clips too short for the song ({material:.1f} s of material, {song_duration:.1f} s of song): "
                                      f"reused in order, {len(order)} clips shown")
+    if plan.layout.dropped:
+        report["warnings"].append(f"{plan.layout.dropped} clip(s) at the end did not fit (the song ends first) and are not shown")
     for w in report["warnings"][1 if reuse else 0 :]:
         log.warning(w)
     log.info("measured on the output: visual-beat BAS %s (plain concatenation %s, planned %s) in %.1f s",

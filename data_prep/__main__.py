@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mv2desc.app import argument_parser, dispatch, normalise_flags, parse_config, setup
+from mv2desc.app import argument_parser, dispatch, normalise_flags, parse_config, positive_float, positive_int, setup
 
 USAGE = """usage: mv2desc data <build|merge|example> [options]
 
@@ -48,8 +48,8 @@ def cmd_merge(argv: list[str]) -> int:
 def cmd_example(argv: list[str]) -> int:
     parser = argument_parser(prog="mv2desc data example", description="Write a synthetic Music4All-layout folder.")
     parser.add_argument("--out", required=True, help="folder to write the example into")
-    parser.add_argument("--n_tracks", type=int, default=16, help="synthetic tracks to write")
-    parser.add_argument("--duration_s", type=float, default=30.0, help="length of each synthetic song in seconds")
+    parser.add_argument("--n_tracks", type=positive_int, default=16, help="synthetic tracks to write")
+    parser.add_argument("--duration_s", type=positive_float, default=30.0, help="length of each synthetic song in seconds")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--with_bad_entries", action="store_true", help="add every kind of bad input the builder must survive")
     args = parser.parse_args(normalise_flags(argv))

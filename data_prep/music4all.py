@@ -146,14 +146,20 @@ def load_catalog(root: str | Path, report: BuildReport, videos: str | None = Non
 
 
 def read_lyrics(track: Track) -> tuple[str | None, str | None]:
-    """``(lyrics or None, degrade reason or None)``."""
+    """``(lyrics or None, degrade reason or None)``. Bytes that are not UTF-8 are kept as U+FFFD and the
+    row is reported as degraded (``lyrics_invalid_utf8``), never stored silently."""
     p = track.lyrics_path
     if p is None or not p.is_file():
         return None, "no_lyrics"
     try:
-        text = p.read_text(encoding="utf-8", errors="replace").strip()
+        raw = p.read_bytes()
     except OSError:
         return None, "unreadable_lyrics"
+    issue = None
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        text, issue = raw.decode("utf-8", errors="replace").strip(), "lyrics_invalid_utf8"
     if not text:
         return None, "empty_lyrics"
-    return text, None
+    return text, issue

@@ -58,6 +58,17 @@ def argument_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return OneLineErrorParser(prog=prog, description=description, formatter_class=HelpFormatter)
 
 
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0 (``--duration_s 0`` is a one-line error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1 (``--batch_size 0`` is a one-line error, not a crash later)."""
     try:

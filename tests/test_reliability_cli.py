@@ -90,3 +90,31 @@ def test_item11_sync_says_on_the_terminal_when_clips_do_not_fit(tmp_path, capsys
     assert any("did not fit" in r.message and r.levelname == "WARNING" for r in caplog.records)  # stderr, via logging
     assert any("did not fit" in w for w in json.loads(captured.out)["warnings"])
     assert json.loads(report.read_text())["dropped_clips"] == 2
+
+
+def test_item11_lyrics_that_are_not_utf8_are_reported(tmp_path):
+    from data_prep.music4all import read_lyrics
+    from data_prep.tracks import Track
+
+    p = tmp_path / "x.txt"
+    p.write_bytes("caf\u00e9 night".encode("latin-1"))
+    text, issue = read_lyrics(Track(id="x", artist="a", lyrics_path=p))
+    assert issue == "lyrics_invalid_utf8" and "\ufffd" in text
+    p.write_bytes("café night".encode("utf-8"))
+    assert read_lyrics(Track(id="x", artist="a", lyrics_path=p)) == ("café night", None)
+
+
+def test_item13_a_backbone_that_is_not_local_is_one_line(tmp_path):
+    from mv2desc.errors import UserError
+    from mv2desc.model.backbone import load_backbone
+    from mv2desc.model.config import BackboneConfig
+
+    with pytest.raises(UserError, match="is not available locally.*set backbone.name_or_path"):
+        load_backbone(BackboneConfig(name_or_path="Qwen/Qwen2.5-VL-3B-Instruct"))
+
+
+@pytest.mark.parametrize("argv", [["data", "example", "--out", "x", "--n_tracks", "-1"], ["data", "example", "--out", "x", "--duration_s", "0"]])
+def test_item13_example_counts_and_durations_must_be_positive(argv, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert "expected" in _one_line(capsys, main(argv))
+    assert not (tmp_path / "x").exists()

@@ -14,6 +14,7 @@ import lightning as L
 import yaml
 from torch.utils.data import DataLoader
 
+from mv2desc.atomic import atomic_write_bytes
 from mv2desc.data.spec import FeatureSpecMismatch
 from mv2desc.errors import UserError
 from mv2desc.model import artifact
@@ -204,11 +205,11 @@ def fit(cfg: TrainConfig) -> dict:
     resume = resolve_resume(cfg.run.resume, out)
     if resume:
         check_resume_config(cfg, resume)
-    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
-    (out / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False), encoding="utf-8")
+    module = CaptionerModule(cfg)  # before anything is written: a backbone that cannot load leaves no run folder
+    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / "config.yaml", yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False).encode("utf-8"))
 
-    module = CaptionerModule(cfg)
     model = module.model
     prefix = cfg.model.xattn.prefix_tokens if model.resampler is not None else 0
     collate = TrainCollator(model.tokenizer, cfg.data, cfg.model.audio, spec, prefix)

@@ -10,6 +10,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForImageTextToText, PreTrainedModel
 
 from mv2desc.devices import resolve_dtype
+from mv2desc.errors import UserError
 from mv2desc.model.config import BackboneConfig
 from mv2desc.paths import resolve_repo_path
 from mv2desc.qwen_vl.tiny import resolve_tiny
@@ -53,7 +54,14 @@ def load_backbone(cfg: BackboneConfig, *, device: torch.device | None = None, me
         else:
             model = AutoModelForImageTextToText.from_config(config, dtype=dtype)
     else:
-        model = AutoModelForImageTextToText.from_pretrained(backbone_path(cfg), dtype=dtype, attn_implementation=attn)
+        path = backbone_path(cfg)
+        try:
+            model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype, attn_implementation=attn)
+        except OSError as exc:  # not a local folder and not in the hub cache (we run offline)
+            raise UserError(
+                f"backbone {path!r} is not available locally ({' '.join(str(exc).split())[:160]}): download it on a machine "
+                "with network (huggingface-cli download NAME) and set backbone.name_or_path to that folder"
+            ) from exc
     if not meta:
         model.to(device)
     return model.eval()

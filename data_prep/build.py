@@ -12,6 +12,7 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +105,11 @@ def _outcomes(config: BuildConfig, todo: list[Track]):
     return (f.result() for f in as_completed(futures)), pool
 
 
+def _stop_workers(pool) -> None:
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+
+
 def check_environment(config: BuildConfig) -> tuple[dict, object]:
     """Build every extractor once before the first clip (models loadable offline, packages working):
     a broken environment is one clear error, not every clip counted as ``extractor_error``.
@@ -178,10 +184,15 @@ def _build_shard(config: BuildConfig, catalog: list[Track], catalog_report: Buil
                     cpu.update(outcome.cpu_s)
                 bar.update(1)
                 bar.set_postfix(ok=len(ok_ids), skipped=sum(report.skipped.values()), refresh=False)
+    except BrokenProcessPool as exc:  # a worker was killed (the OOM killer, a signal) or crashed
+        _stop_workers(pool)
+        raise UserError(
+            f"a worker process died (killed by the system, e.g. out of memory, or crashed) after {len(ok_ids)} clips; "
+            f"finished clips are cached: rerun the same command (with fewer --num_proc if memory is short) to resume"
+        ) from exc
     except BaseException:
         if pool is not None:  # do not wait for in-flight clips (SIGTERM, Ctrl-C, a stopping error)
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                proc.terminate()
+            _stop_workers(pool)
         raise
     finally:
         if pool is not None:

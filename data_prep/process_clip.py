@@ -169,7 +169,9 @@ class ClipProcessor:
                         "description_model": f"{d.captioner} + {d.fuser}",
                         "video_offset_s": d.offset_s,
                         "video_align_score": d.align_score,
-                        "shots": [[s - d.offset_s, e - d.offset_s] for s, e in d.shots],  # clip time
+                        "shots": [[d.to_clip_time(s), d.to_clip_time(e)] for s, e in d.shots],  # clip time, per aligned part
+                        "video_align_parts": [list(map(float, p)) for p in d.align_parts],
+                        "video_align_agreement": float(d.align_agreement),
                         "shot_captions": list(d.shot_captions),
                     }, None
                 except VideoDescriptionError as exc:

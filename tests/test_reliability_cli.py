@@ -118,3 +118,20 @@ def test_item13_example_counts_and_durations_must_be_positive(argv, capsys, tmp_
     monkeypatch.chdir(tmp_path)
     assert "expected" in _one_line(capsys, main(argv))
     assert not (tmp_path / "x").exists()
+
+
+def test_item13_a_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import mv2desc.atomic
+    from mv2desc.media.audio import write_audio
+    from mv2desc.synth import SongSpec, render
+
+    song = write_audio(tmp_path / "song.wav", render(SongSpec(duration_s=6.0), 22050), 22050)
+
+    def full(path, value):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(mv2desc.atomic, "atomic_write_json", full)
+    line = _one_line(capsys, main(["mv", "beats", str(song), "--tracker", "librosa", "--out", str(tmp_path / "b.json")]))
+    assert "No space left on device" in line and "b.json" in line

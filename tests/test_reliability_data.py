@@ -327,3 +327,32 @@ def test_extractor_failing_on_every_clip_stops_with_its_error(m4a, tmp_path, mon
     line = one_line_error(capsys)
     assert "first 4 clips all failed" in line and "libfoo.so" in line
     assert not (out / "dataset").exists()
+
+
+# -- item 13: a worker killed by the system (the OOM killer) is one line (resuming: test_build.py) -----
+def test_a_killed_worker_is_one_line(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    root = make_example(tmp_path / "m4a", 6, duration_s=6.0, seed=9)
+    out = tmp_path / "out"
+    argv = [MV2DESC, "data", "build", *build_argv(root, out, "--num_proc", "2")]
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    parent = psutil.Process(proc.pid)
+    try:
+        deadline = time.time() + 240
+        workers: list = []
+        while time.time() < deadline and not (workers and cache_entries(out)):
+            assert proc.poll() is None, proc.stderr.read()
+            workers = [c for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+            time.sleep(0.1)
+        assert workers and cache_entries(out)
+        workers[0].kill()  # as the OOM killer would
+        rc = proc.wait(timeout=120)
+        err = [line for line in proc.stderr.read().splitlines() if line.startswith("error: ")]
+        assert rc == 2 and len(err) == 1 and "worker process died" in err[0], err
+    finally:  # only the build and its workers: this process's other children (multiprocessing's resource
+        # tracker, ...) must live on, or later fork-based tests deadlock
+        if proc.poll() is None:
+            for p in [*parent.children(recursive=True), parent]:
+                p.kill()
+            proc.wait()
+    assert not (out / "manifest.json").exists()

@@ -4,14 +4,21 @@ Both signals are turned into the same feature sequence (librosa onset-strength e
 chroma), and the clip's sequence is slid along the video's by normalised cross-correlation (Pearson
 correlation at every lag, numerator by FFT, window statistics by cumulative sums). The best lag,
 refined to sub-frame precision by a parabola through the peak, is the clip's start time in the video.
+
+The search is piecewise (issue 11b): the clip is split into a few sub-windows, each is located on its
+own, and the most consistent chain of locations is kept (neighbouring parts may differ by a small edit,
+never by tens of seconds). A video edited inside the clip's window then maps each part to its own frames
+or is rejected; it is never aligned as a whole to the wrong place (e.g. a repeated chorus).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 from scipy.signal import fftconvolve
 
 from data_prep.video import errors as E
@@ -29,11 +36,55 @@ _DECODE_REASONS = {
 }
 
 
-class Alignment(NamedTuple):
-    """Where the clip starts in the video (seconds) and how well it matches there (-1..1)."""
+class AlignedPart(NamedTuple):
+    """One sub-window of the clip and where it sits in the video.
+
+    Clip time ``t`` in ``[clip_start_s, clip_end_s)`` is at video time ``t + offset_s``; ``score`` is the
+    part's correlation there (-1..1).
+    """
+
+    clip_start_s: float
+    clip_end_s: float
+    offset_s: float
+    score: float
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Where the clip starts in the video (seconds) and how well it matches there (-1..1).
+
+    Unpacks as ``offset_s, score = alignment`` (the two figures the caller judges). ``parts`` maps
+    every sub-window of the clip to its own offset (piecewise: differing offsets mean the video is an
+    edit with material removed or inserted inside the clip); ``agreement`` (0..1) is the smallest ratio,
+    over the parts, of the part's score on the chosen consistent chain to its best score anywhere in the
+    video (1 = every part's own best match agrees with the others). ``piecewise`` is True when the part
+    offsets differ (by more than two feature frames).
+    """
 
     offset_s: float
     score: float
+    parts: tuple[AlignedPart, ...] = ()
+    agreement: float = 1.0
+    piecewise: bool = False
+
+    def __iter__(self) -> Iterator[float]:
+        return iter((self.offset_s, self.score))
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int) -> float:
+        return (self.offset_s, self.score)[i]
+
+    @property
+    def end_offset_s(self) -> float:
+        """Offset of the clip's last part (equals ``offset_s`` unless the video is an edit)."""
+        return self.parts[-1].offset_s if self.parts else self.offset_s
+
+    def summary(self) -> str:
+        """One line for logs and error details: per-part offsets and scores, and the agreement."""
+        ps = ", ".join(f"[{p.clip_start_s:.1f}-{p.clip_end_s:.1f}s]@{p.offset_s:+.2f}s/{p.score:.2f}" for p in self.parts)
+        return f"parts {ps}; agreement {self.agreement:.2f}"
 
 
 def alignment_features(y: np.ndarray, sr: int, feature: str, hop_length: int) -> np.ndarray:
@@ -99,12 +150,23 @@ def locate_clip(
     feature: str = "onset",
     sample_rate: int = 22050,
     hop_length: int = 256,
+    parts: int = 4,
+    min_part_s: float = 6.0,
+    max_edit_s: float = 6.0,
+    min_part_score: float = 0.5,
 ) -> Alignment:
     """Find where ``clip_audio`` = (y (n,), sr) starts in the soundtrack of ``video_path``.
 
-    Returns ``Alignment(offset_s, score)``; does not judge the score (the caller compares it with its
-    threshold). Raises :class:`VideoDescriptionError` with reason ``clip_empty``, ``video_missing``,
-    ``video_unreadable``, ``video_no_audio`` or ``video_too_short``.
+    The clip is split into up to ``parts`` sub-windows of at least ``min_part_s`` seconds, each is
+    located on its own, and the most consistent chain of locations is kept (see
+    :func:`align_feature_sequences`): each part may sit up to ``max_edit_s`` from its neighbour (a video
+    edit that removed or inserted that much inside the clip), never further.
+
+    Returns :class:`Alignment` (unpacks as ``offset_s, score``); does not judge the score (the caller
+    compares it with its threshold). Raises :class:`VideoDescriptionError` with reason ``clip_empty``,
+    ``video_missing``, ``video_unreadable``, ``video_no_audio``, ``video_too_short``, or
+    ``video_align_failed`` when the parts disagree (a part matches clearly better somewhere far from
+    where the others put it).
     """
     clip_y, clip_sr = clip_audio
     clip_y = np.asarray(clip_y, dtype=np.float32).reshape(-1)
@@ -128,8 +190,142 @@ def locate_clip(
         raise VideoDescriptionError(E.CLIP_EMPTY, f"the clip has no {feature} variation to align")
     if video_f.shape[1] < template.shape[1]:
         raise VideoDescriptionError(E.VIDEO_TOO_SHORT, "video soundtrack is shorter than the clip")
-    scores = normalized_xcorr(video_f, template)  # (N - M + 1,)
-    k = int(np.argmax(scores))
-    frame = _parabolic_peak(scores, k) - lead
-    offset_s = max(0.0, frame * hop_length / sample_rate)
-    return Alignment(offset_s=round(offset_s, 4), score=float(scores[k]))
+    frame_s = hop_length / sample_rate
+    return align_feature_sequences(
+        video_f,
+        template,
+        lead=lead,
+        frame_s=frame_s,
+        clip_s=clip_y.size / sample_rate,
+        parts=parts,
+        min_part_frames=max(2, int(round(min_part_s / frame_s))),
+        max_edit_frames=max(0, int(round(max_edit_s / frame_s))),
+        min_part_score=min_part_score,
+    )
+
+
+_DISAGREE_MARGIN = 0.1  # a part "prefers" a far-away place when it scores this much better there
+
+
+def align_feature_sequences(
+    video_f: np.ndarray,
+    template: np.ndarray,
+    *,
+    lead: int,
+    frame_s: float,
+    clip_s: float,
+    parts: int,
+    min_part_frames: int,
+    max_edit_frames: int,
+    min_part_score: float,
+) -> Alignment:
+    """Piecewise alignment of ``template`` (D, M) (clip frames ``lead`` .. ``lead + M``) in ``video_f`` (D, N).
+
+    1. Split the template into K = min(parts, M // min_part_frames) (at least 1) equal parts and
+       correlate each with the whole video; a part at video frame L implies a clip start L - a_p.
+    2. Choose one implied start per part maximising the sum of the parts' scores (weighted by their
+       length) under the constraint that neighbouring parts' starts differ by at most
+       ``max_edit_frames`` (dynamic programming with a sliding maximum; a coarse DTW).
+    3. All starts within 2 frames: one contiguous match; the offset and score come from the whole
+       template near there (as precise as a single-window search). Otherwise the video is an edit:
+       each part keeps its own offset and the score is the parts' length-weighted mean.
+    4. Reject (``video_align_failed``) when a part scores ``min_part_score`` or more somewhere
+       further than ``max_edit_frames`` from its place in the chain and that beats its chain score
+       by more than 0.1: the parts disagree on where the clip is. A piecewise (edit) result is also
+       rejected when its part offsets span more than ``max_edit_frames`` in all, or a part scores below
+       ``min_part_score`` on the chain (only a clean match on every part justifies an edit).
+    """
+    _, m = template.shape
+    n = video_f.shape[1]
+    k_parts = int(max(1, min(parts, m // max(1, min_part_frames))))
+    bounds = np.linspace(0, m, k_parts + 1).round().astype(int)
+    r = n + m  # implied-start index i <-> start frame i - m (a later part may imply a start before 0)
+    lanes, xcs, weights = [], [], []
+    for p in range(k_parts):
+        a, b = int(bounds[p]), int(bounds[p + 1])
+        part = template[:, a:b]
+        xc = normalized_xcorr(video_f, part)  # (n - (b - a) + 1,), index = video frame of the part
+        lane = np.full(r, -1.0)
+        lane[m - a : m - a + xc.size] = xc
+        informative = bool(np.any(part - part.mean(axis=1, keepdims=True)))
+        lanes.append(lane)
+        xcs.append(xc)
+        weights.append((b - a) / m if informative else 0.0)
+    w = np.asarray(weights)
+    # Viterbi over parts: acc[p][i] = best weighted score of parts 0..p with part p at implied start i.
+    acc = [w[0] * lanes[0]]
+    size = 2 * max_edit_frames + 1
+    for p in range(1, k_parts):
+        prev = maximum_filter1d(acc[-1], size=size, mode="constant", cval=-1e9)
+        acc.append(w[p] * lanes[p] + prev)
+    chain = [0] * k_parts
+    chain[-1] = int(np.argmax(acc[-1]))
+    for p in range(k_parts - 2, -1, -1):
+        lo, hi = max(0, chain[p + 1] - max_edit_frames), min(r, chain[p + 1] + max_edit_frames + 1)
+        chain[p] = lo + int(np.argmax(acc[p][lo:hi]))
+    chain_scores = np.array([lanes[p][chain[p]] for p in range(k_parts)])
+    free_at = [int(np.argmax(lane)) for lane in lanes]
+    free_scores = np.array([lanes[p][free_at[p]] for p in range(k_parts)])
+
+    ratios = [float(np.clip(chain_scores[p] / free_scores[p], 0.0, 1.0)) for p in range(k_parts) if w[p] > 0 and free_scores[p] > 0]
+    agreement = round(min(ratios), 4) if ratios else 0.0
+
+    def part_offset(p: int) -> float:
+        a = int(bounds[p])
+        frame = _parabolic_peak(xcs[p], chain[p] - m + a) - a - lead
+        return frame * frame_s
+
+    def clip_time(frame: int) -> float:
+        return min(clip_s, (frame + lead) * frame_s)
+
+    edges = [0.0] + [clip_time(int(bb)) for bb in bounds[1:-1]] + [clip_s]
+    contiguous = max(abs(c - chain[0]) for c in chain) <= 2
+    if contiguous:
+        full = normalized_xcorr(video_f, template)  # (n - m + 1,)
+        c0 = int(round(np.median(chain))) - m
+        lo, hi = max(0, c0 - 3), min(full.size, c0 + 4)
+        if lo >= hi:  # the chain lies off the video's end (cannot happen with a full-length template)
+            lo, hi = 0, full.size
+        k = lo + int(np.argmax(full[lo:hi]))
+        offset_s = round(max(0.0, (_parabolic_peak(full, k) - lead) * frame_s), 4)
+        score = float(full[k])
+        offsets = [offset_s] * k_parts
+    else:
+        offsets = [round(part_offset(p), 4) for p in range(k_parts)]
+        offset_s = max(0.0, offsets[0])
+        score = float((w * chain_scores).sum() / max(w.sum(), 1e-12))
+    aligned = tuple(
+        AlignedPart(round(edges[p], 3), round(edges[p + 1], 3), offsets[p], round(float(chain_scores[p]), 4)) for p in range(k_parts)
+    )
+    result = Alignment(offset_s=offset_s, score=score, parts=aligned, agreement=agreement, piecewise=not contiguous)
+    for p in range(k_parts):
+        far = abs(free_at[p] - chain[p]) > max_edit_frames
+        if w[p] > 0 and far and free_scores[p] >= min_part_score and free_scores[p] - chain_scores[p] > _DISAGREE_MARGIN:
+            raise VideoDescriptionError(
+                E.VIDEO_ALIGN_FAILED,
+                f"clip parts disagree: part {p + 1}/{k_parts} ({edges[p]:.1f}-{edges[p + 1]:.1f}s of the clip) "
+                f"puts the clip at {(free_at[p] - m - lead) * frame_s:.2f}s (score {free_scores[p]:.3f}) but only "
+                f"{chain_scores[p]:.3f} within {max_edit_frames * frame_s:.1f}s of the other parts; " + result.summary(),
+            )
+    if not contiguous:
+        span = (max(chain) - min(chain)) * frame_s
+        weak = [p for p in range(k_parts) if w[p] > 0 and chain_scores[p] < min_part_score]
+        if weak and len(weak) == int((w > 0).sum()):
+            raise VideoDescriptionError(
+                E.VIDEO_ALIGN_FAILED,
+                f"no part of the clip matches the video well (every part scores below {min_part_score}); " + result.summary(),
+            )
+        if span > max_edit_frames * frame_s + 1e-9:
+            raise VideoDescriptionError(
+                E.VIDEO_ALIGN_FAILED,
+                f"clip parts disagree: their offsets span {span:.2f}s, more than an edit of "
+                f"{max_edit_frames * frame_s:.1f}s; " + result.summary(),
+            )
+        if weak:
+            raise VideoDescriptionError(
+                E.VIDEO_ALIGN_FAILED,
+                f"clip parts disagree: the video looks edited inside the clip but part(s) "
+                f"{', '.join(str(p + 1) for p in weak)}/{k_parts} score below {min_part_score} where the "
+                f"others put them; " + result.summary(),
+            )
+    return result

@@ -39,6 +39,15 @@ class VideoDescriptionConfig:
         align_hop_length: hop between alignment feature frames (samples); hop / rate = time resolution.
         min_align_score: minimum normalised cross-correlation (-1..1) at the best offset; below it
             the video is taken not to contain the clip and the track is skipped (video_align_failed).
+        align_parts: the clip is split into up to this many sub-windows, each located on its own, so
+            that a video edited inside the clip (a radio edit, an MV cut) maps each part to its own
+            frames or is rejected, never aligned as a whole to the wrong place; 1 = one window.
+        align_min_part_s: sub-windows are at least this long (seconds); a shorter clip gets fewer parts.
+        align_max_edit_s: largest shift (seconds) allowed between neighbouring parts' offsets (material
+            removed or inserted by an edit); parts further apart than this are taken to disagree.
+        min_align_part_score: in an edited video every part must score at least this much where the
+            chain puts it, and a part that scores this much (and 0.1 more) far from its neighbours
+            makes the parts disagree (video_align_failed).
         include_metadata: put artist, song, album, tags and genres into the fusion prompt.
         include_lyrics: put a lyrics excerpt into the fusion prompt (when the track has lyrics).
         lyrics_max_chars: length of the lyrics excerpt (characters, cut at a word boundary).
@@ -62,6 +71,10 @@ class VideoDescriptionConfig:
     align_sample_rate: int = 22050
     align_hop_length: int = 256
     min_align_score: float = 0.6
+    align_parts: int = 4
+    align_min_part_s: float = 6.0
+    align_max_edit_s: float = 6.0
+    min_align_part_score: float = 0.5
     include_metadata: bool = True
     include_lyrics: bool = True
     lyrics_max_chars: int = 600
@@ -90,6 +103,11 @@ class VideoDescriptionConfig:
         _int_at_least("lyrics_max_chars", self.lyrics_max_chars, 0)
         if not -1.0 <= self.min_align_score <= 1.0:
             raise ValueError(f"video.min_align_score must be in [-1, 1], got {self.min_align_score}")
+        _int_at_least("align_parts", self.align_parts, 1)
+        _at_least("align_min_part_s", self.align_min_part_s, 0.5)
+        _at_least("align_max_edit_s", self.align_max_edit_s, 0.0)
+        if isinstance(self.min_align_part_score, bool) or not -1.0 <= self.min_align_part_score <= 1.0:
+            raise ValueError(f"video.min_align_part_score must be in [-1, 1], got {self.min_align_part_score}")
 
     @property
     def fuser_is_captioner(self) -> bool:

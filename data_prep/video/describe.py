@@ -48,7 +48,21 @@ class VideoDescription:
     captioner: str
     fuser: str
     n_shots_detected: int = 0  # shots in the window after merging, before the max_shots selection
+    # piecewise alignment: [clip_start_s, clip_end_s, video offset_s, score] per part of the clip (clip time
+    # t in a part is at video time t + offset_s; offsets differ when the video is an edit), and the
+    # parts' agreement (0..1, 1 = every part's own best match is where the others put it)
+    align_parts: list[list[float]] = field(default_factory=list)
+    align_agreement: float = 1.0
     source: str = field(default=SOURCE)
+
+    def to_clip_time(self, t_video: float) -> float:
+        """A video time as clip time, through the part of the clip shown there (an edit shifts the
+        parts after the cut); times outside every part use the nearest part's offset."""
+        if not self.align_parts:
+            return t_video - self.offset_s
+        best = min(self.align_parts, key=lambda p: 0.0 if p[0] + p[2] <= t_video < p[1] + p[2] else
+                   min(abs(t_video - p[0] - p[2]), abs(t_video - p[1] - p[2])))
+        return t_video - best[2]
 
 
 def fingerprint_payload(cfg: VideoDescriptionConfig) -> dict[str, Any]:
@@ -124,24 +138,30 @@ class VideoDescriber:
         video_path = Path(video_path)
         if not video_path.is_file():
             raise VideoDescriptionError(E.VIDEO_MISSING, f"no such file: {video_path}")
-        offset_s, score = locate_clip(
+        alignment = locate_clip(
             clip_audio,
             video_path,
             feature=cfg.align_feature,
             sample_rate=cfg.align_sample_rate,
             hop_length=cfg.align_hop_length,
+            parts=cfg.align_parts,
+            min_part_s=cfg.align_min_part_s,
+            max_edit_s=cfg.align_max_edit_s,
+            min_part_score=cfg.min_align_part_score,
         )
+        offset_s, score = alignment
         if score < cfg.min_align_score:
             raise VideoDescriptionError(
                 E.VIDEO_ALIGN_FAILED,
-                f"best {cfg.align_feature} correlation {score:.3f} at {offset_s:.2f}s is below {cfg.min_align_score}",
+                f"best {cfg.align_feature} correlation {score:.3f} at {offset_s:.2f}s is below {cfg.min_align_score}"
+                + (f" ({alignment.summary()})" if len(alignment.parts) > 1 else ""),
             )
         clip_s = len(clip_audio[0]) / float(clip_audio[1])
         threshold = cfg.scene_threshold if cfg.shot_detector == "content" else cfg.adaptive_threshold
         all_shots = detect_shots(
             video_path,
             offset_s,
-            offset_s + clip_s,
+            alignment.end_offset_s + clip_s,  # an edit shifts the end of the clip's window
             detector=cfg.shot_detector,
             threshold=threshold,
             min_shot_s=cfg.min_shot_s,
@@ -169,4 +189,6 @@ class VideoDescriber:
             captioner=self.cfg.captioner,
             fuser=self.fuser_name,
             n_shots_detected=len(all_shots),
+            align_parts=[[p.clip_start_s, p.clip_end_s, p.offset_s, p.score] for p in alignment.parts],
+            align_agreement=float(alignment.agreement),
         )

@@ -57,6 +57,8 @@ FEATURES = Features(
         "description_model": Value("string"),  # "" for the template, else captioner + fuser
         "video_offset_s": f32,  # clip start inside the music video (video source)
         "video_align_score": f32,
+        "video_align_parts": List(List(f32)),  # (n_parts, 4) clip start s, clip end s, video offset s, score
+        "video_align_agreement": f32,  # 0..1: every part's own best match is where the others put it (1)
         "shots": List(List(f32)),  # (n_shots, 2) start/end seconds relative to the clip
         "shot_captions": List(Value("string")),
     }

@@ -41,3 +41,15 @@ def build_argv(root: Path, out: Path, *extra: str) -> list[str]:
         "--features.clap.name_or_path", str(TINY_CLAP),
         *extra,
     ]
+
+
+@pytest.fixture(scope="session")
+def dataset(tmp_path_factory) -> Path:
+    """A tiny built dataset (8 synthetic 6 s tracks), shared read-only by the training tests."""
+    from data_prep.__main__ import main as data_main
+    from data_prep.example import make_example
+
+    d = tmp_path_factory.mktemp("traindata")
+    root = make_example(d / "m4a", 8, duration_s=6.0, seed=3)
+    assert data_main(["build", *build_argv(root, d / "data")]) == 0
+    return d / "data"

@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, build_argv
-from data_prep.__main__ import main as data_main
-from data_prep.example import make_example
+from conftest import REPO
 from mv2desc.cli import main as cli_main
 from mv2desc.errors import UserError
 from train.__main__ import parse_train_config
@@ -46,14 +44,6 @@ def one_error_line(capsys, rc: int, *needles: str) -> str:
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
     return lines[0]
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("reldata")
-    root = make_example(d / "m4a", 8, duration_s=6.0, seed=3)
-    assert data_main(["build", *build_argv(root, d / "data")]) == 0
-    return d / "data"
 
 
 def variant(dataset: Path, out: Path, edit) -> Path:

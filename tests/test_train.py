@@ -11,22 +11,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import REPO, build_argv
-from data_prep.__main__ import main as data_main
-from data_prep.example import make_example
+from conftest import REPO
 from train.__main__ import parse_train_config
 from train.config import TrainerConfig
 from train.fit import fit
 
 SMOKE = str(REPO / "configs" / "train" / "cpu_smoke.yaml")
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("traindata")
-    root = make_example(d / "m4a", 8, duration_s=6.0, seed=3)
-    assert data_main(["build", *build_argv(root, d / "data")]) == 0
-    return d / "data"
 
 
 def n_rows(dataset: Path, split: str) -> int:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import logging
 import socket
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
 
-from conftest import REPO, build_argv
+from conftest import REPO
 from train.__main__ import parse_train_config
 
 SMOKE = str(REPO / "configs" / "train" / "cpu_smoke.yaml")
@@ -123,17 +122,6 @@ def test_row4_resume_accepts_a_checkpoint_directory(tmp_path):
 
 
 # -- row 9: the objective is the token-weighted mean over the whole optimizer step --------------------------
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    from data_prep.__main__ import main as data_main
-    from data_prep.example import make_example
-
-    d = tmp_path_factory.mktemp("mechanics")
-    root = make_example(d / "m4a", 8, duration_s=6.0, seed=3)
-    assert data_main(["build", *build_argv(root, d / "data")]) == 0
-    return d / "data"
-
-
 def first_step_grads(cfg, rows, collate, batch_size: int, accumulate: int):
     """Gradients handed to the optimizer at the first step (a no-op SGD records them), and the logged loss."""
     import lightning as L

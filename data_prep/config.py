@@ -35,8 +35,11 @@ class DescriptionConfig:
     video: VideoDescriptionConfig = field(default_factory=VideoDescriptionConfig)
 
     def fingerprint(self) -> str:
+        from mv2desc.describe.metadata import VERSION
+
         d = asdict(self)
         d.pop("video")
+        d["metadata_describer_version"] = VERSION  # a wording change must not reuse cached descriptions
         if self.source == "video":
             from data_prep.video.describe import fingerprint_payload
 

@@ -32,3 +32,14 @@ def test_deterministic_and_lyrics_optional():
     assert "river" in a and "light" in a
     assert "river" not in describe(TRACK, measured(), lyrics, include_lyrics=False)
     assert lyric_motifs("the and you around baby") == []
+
+
+def test_articles_agree_with_the_next_word():
+    import re
+
+    for i in range(30):  # all three phrasing variants, every tempo word
+        facts = SongFacts(id=f"id{i}", artist="Someone", song="Night Road")
+        for bpm in (70, 100, 125, 170):
+            text = describe(facts, measured(bpm=bpm, mode="major"), None)
+            assert not re.search(r"\b[Aa] [aeiou]", text), text
+            assert not re.search(r"\b[Aa]n [^aeiouAEIOU\s]", text), text

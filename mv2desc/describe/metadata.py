@@ -20,6 +20,7 @@ from typing import Any
 from mv2desc.fingerprint import stable_hash
 
 MEASURED = ("tempo_bpm", "rms_db_mean", "key", "mode")  # feature columns the describer reads
+VERSION = 2  # bumped when the wording changes (part of the description cache key); 2: "an upbeat"
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,12 @@ def lyric_motifs(lyrics: str | None, n: int = 3) -> list[str]:
     return [w for w, _ in Counter(words).most_common(n)]
 
 
+def article(word: str) -> str:
+    """"a" or "an" before ``word`` (by its first letter: the describer's vocabulary has no silent h or
+    "you"-sounding u)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def describe(
     facts: SongFacts, measured: dict, lyrics: str | None, *, seed: int = 0, include_lyrics: bool = True, include_identity: bool = True
 ) -> str:
@@ -136,9 +143,9 @@ def describe(
     key = f"{measured['key']} {measured['mode']}"
     bpm = f"{float(measured['tempo_bpm']):.0f} BPM"
     opening = (
-        f"A {mood} music video for the {tempo_word}, {energy_word} {key} song{title}{by} ({bpm}).",
-        f"The video for{title or ' this song'}{by} is {mood} and {energy_word}, cut to a {tempo_word} {key} groove at {bpm}.",
-        f"Set to a {tempo_word} {key} track at {bpm}, this {energy_word} music video{by} has a {mood} feel.",
+        f"{article(mood).capitalize()} {mood} music video for the {tempo_word}, {energy_word} {key} song{title}{by} ({bpm}).",
+        f"The video for{title or ' this song'}{by} is {mood} and {energy_word}, cut to {article(tempo_word)} {tempo_word} {key} groove at {bpm}.",
+        f"Set to {article(tempo_word)} {tempo_word} {key} track at {bpm}, this {energy_word} music video{by} has {article(mood)} {mood} feel.",
     )[variant]
     parts = [
         opening,

@@ -58,13 +58,12 @@ def _tone(freq: float, n: int, sr: int, decay_s: float) -> np.ndarray:
 
 
 def render(spec: SongSpec, sr: int = 22050) -> np.ndarray:
-    """Render ``spec`` to a mono float32 waveform of ``spec.duration_s`` seconds, peak <= 0.95."""
+    """Render ``spec`` to a mono float32 waveform of ``spec.duration_s`` seconds at :func:`level_db` RMS, peak < 0.98."""
     rng = np.random.default_rng(spec.seed)
     n = int(round(spec.duration_s * sr))
     y = np.zeros(n + sr, dtype=np.float64)
     period = 60.0 / spec.tempo_bpm
     beats = beat_times(spec)
-    gain = 0.25 + 0.75 * spec.energy
     # kick: pitched-down sine burst on every beat, accent on the bar's first beat
     kick_n = int(0.12 * sr)
     kt = np.arange(kick_n) / sr
@@ -96,6 +95,20 @@ def render(spec: SongSpec, sr: int = 22050) -> np.ndarray:
             bm = min(int(round(period * sr)), y.size - bs)
             if bm > 0:
                 y[bs : bs + bm] += 0.25 * _tone(_midi_hz(root - 12), bm, sr, decay_s=period / 2)
-    y = y[:n] * gain
-    peak = float(np.abs(y).max()) or 1.0
-    return (y * min(1.0, 0.95 * gain / peak)).astype(np.float32)
+    return _level(y[:n], spec.energy).astype(np.float32)
+
+
+def level_db(energy: float) -> float:
+    """The RMS level a song of ``energy`` is rendered at, dBFS: -30 (energy 0) .. -10 (energy 1), the range
+    of real recordings from quiet acoustic to loud mastered pop, so that loudness tells energies apart."""
+    return -30.0 + 20.0 * energy
+
+
+def _level(y: np.ndarray, energy: float) -> np.ndarray:
+    """``y`` at :func:`level_db` RMS, peaks soft-limited below 1 (as a mastering limiter would)."""
+    target = 10 ** (level_db(energy) / 20)
+    for _ in range(4):  # the limiter lowers the RMS a little: converge on the target
+        rms = float(np.sqrt(np.mean(y**2))) or 1.0
+        y = y * (target / rms)
+        y = 0.98 * np.tanh(y / 0.98)
+    return y

@@ -93,7 +93,9 @@ class RowDataset(Dataset):
     """Rows of one split as dicts (only the columns the model and prompts use). With
     ``audio_shuffle_seed`` every row carries another row's audio (the shuffled-audio control)."""
 
-    COLUMNS = ("id", "artist", "song", "tags", "genres", "lyrics", "description", *AUDIO_COLUMNS)
+    # the measured attributes travel with the row (for attribute consistency), never with shuffled audio
+    MEASURED = ("tempo_bpm", "rms_db_mean", "mode")
+    COLUMNS = ("id", "artist", "song", "tags", "genres", "lyrics", "description", *AUDIO_COLUMNS, *MEASURED)
 
     def __init__(self, split, audio_shuffle_seed: int | None = None) -> None:
         self.split = split.select_columns([c for c in self.COLUMNS if c in split.column_names])
@@ -106,7 +108,7 @@ class RowDataset(Dataset):
         row = self.split[int(i)]
         if self.audio_from is not None:
             other = self.split[self.audio_from[int(i)]]
-            row.update({k: other[k] for k in AUDIO_COLUMNS if k in other})
+            row.update({k: other[k] for k in AUDIO_COLUMNS if k in other and k not in self.MEASURED})
         return row
 
 

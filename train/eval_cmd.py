@@ -16,12 +16,30 @@ USAGE = """usage: mv2desc eval <run|score> [options]
             [--batch_size 8] [--max_new_tokens 128] [--device auto] [--limit N])
            writes predictions.jsonl and metrics.json
 
-  score    score predictions against references: BLEU-1..4, METEOR, ROUGE-L, CIDEr, BERTScore
+  score    score predictions against references: BLEU-1..4, METEOR, ROUGE-L, CIDEr, BERTScore,
+           attribute consistency (tempo, energy, mode vs the audio, next to the chance level)
            (mv2desc eval score --predictions FILE.jsonl [--bertscore_model DIR] [--bertscore_layers N]
-            [--out metrics.json])
-           FILE.jsonl: one {"prediction": "...", "reference": "..." or ["...", ...]} a line.
+            [--attributes_config configs/metrics/attributes.yaml] [--out metrics.json])
+           FILE.jsonl: one {"prediction": "...", "reference": "..." or ["...", ...],
+           optional "attributes": {"tempo_bpm": 120, "rms_db_mean": -18.5, "mode": "minor"}} a line
+           (eval run writes them from the dataset's measured columns).
            Conventions (as LP-MusicCaps reports them): docs/metrics.md
 """
+
+
+def attribute_config(path: str | None):
+    """The attribute-consistency config in ``path`` (None: the built-in one); a bad file is one line."""
+    from mv2desc.errors import UserError
+    from mv2desc.metrics.attributes import AttributeConfig
+
+    if path is None:
+        return AttributeConfig()
+    try:
+        return AttributeConfig.from_yaml(path)
+    except FileNotFoundError:
+        raise UserError(f"attributes config not found: {path}") from None
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise UserError(f"attributes config {path}: {exc}") from None
 
 
 def cmd_score(argv: list[str]) -> int:
@@ -29,14 +47,17 @@ def cmd_score(argv: list[str]) -> int:
     parser.add_argument("--predictions", required=True, help='JSONL, one {"prediction": ..., "reference": str | [str, ...]} a line')
     parser.add_argument("--bertscore_model", help="local checkpoint for BERTScore (e.g. a copy of roberta-large); skipped without it")
     parser.add_argument("--bertscore_layers", type=int, help="BERTScore layer (default: bert-score's for the folder name, else the last)")
+    parser.add_argument("--attributes_config", help="bins and word lists of attribute consistency (default: the built-in ones, "
+                        "configs/metrics/attributes.yaml)")
     parser.add_argument("--out", help="also write the metrics JSON here")
     args = parser.parse_args(normalise_flags(argv))
     setup()
     from mv2desc.metrics import score_captions
-    from mv2desc.metrics.pairs import read_pairs
+    from mv2desc.metrics.pairs import read_records
 
-    predictions, references = read_pairs(args.predictions)
-    metrics = score_captions(predictions, references, bertscore_model=args.bertscore_model, bertscore_layers=args.bertscore_layers)
+    predictions, references, attributes = read_records(args.predictions)
+    metrics = score_captions(predictions, references, bertscore_model=args.bertscore_model, bertscore_layers=args.bertscore_layers,
+                             attributes=attributes, attribute_config=attribute_config(args.attributes_config))
     text = json.dumps(metrics, indent=2)
     if args.out:
         out = Path(args.out)

@@ -44,7 +44,14 @@ def generate_split(
             model, records, PromptConfig.from_dict(meta.get("extra", {}).get("data")), spec,
             batch_size=batch_size, max_new_tokens=max_new_tokens, device=dev, progress=bar.update,
         )
-    return [{"id": r["id"], "prediction": t, "reference": r.get("description", "")} for r, t in zip(records, texts)]
+    return [{"id": r["id"], "prediction": t, "reference": r.get("description", ""), "attributes": measured(r)} for r, t in zip(records, texts)]
+
+
+def measured(row: dict) -> dict | None:
+    """The audio's measured attributes of a dataset row (for attribute consistency), or None."""
+    if any(row.get(k) is None for k in ("tempo_bpm", "rms_db_mean", "mode")):
+        return None
+    return {"tempo_bpm": round(float(row["tempo_bpm"]), 2), "rms_db_mean": round(float(row["rms_db_mean"]), 2), "mode": str(row["mode"])}
 
 
 def eval_run(checkpoint: str, dataset: str, split: str = "test", out_dir: str | None = None, **kwargs) -> dict:
@@ -58,7 +65,7 @@ def eval_run(checkpoint: str, dataset: str, split: str = "test", out_dir: str | 
     with open(out / "predictions.jsonl", "w", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    metrics = score_captions([r["prediction"] for r in rows], [r["reference"] for r in rows])
+    metrics = score_captions([r["prediction"] for r in rows], [r["reference"] for r in rows], attributes=[r["attributes"] for r in rows])
     metrics["n"] = len(rows)
     metrics["split"] = split
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")

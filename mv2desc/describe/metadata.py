@@ -6,21 +6,32 @@ and by ``mv2desc describe`` without a captioner (from the measured attributes al
 
 It is deterministic (phrasing variants are picked by a stable hash of the id and seed), and every
 attribute it mentions comes from the row, so a model trained on it must listen to the audio to
-reproduce the tempo, energy and mode words.
+reproduce the tempo, energy and mode words. The words follow the attribute-consistency bins
+(:mod:`mv2desc.metrics.attributes`), so its own text scores 1.0 on that metric; scene, camera, pace,
+palette and the loudness contour follow rules kept in ``rules.yaml`` beside this file
+(:class:`DescriberRules`; pass another file to change them).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mv2desc.fingerprint import stable_hash
+from mv2desc.metrics.attributes import DEFAULT as DEFAULT_BINS
+from mv2desc.metrics.attributes import AttributeConfig, energy_class, tempo_class
 
 MEASURED = ("tempo_bpm", "rms_db_mean", "key", "mode")  # feature columns the describer reads
-VERSION = 2  # bumped when the wording changes (part of the description cache key); 2: "an upbeat"
+CONTOUR = "rms"  # optional: the clip's frame RMS series (the loudness contour)
+VERSION = 3  # bumped when the wording changes (part of the description cache key); 3: rules.yaml, attribute bins
+RULES_FILE = Path(__file__).with_name("rules.yaml")
 
 
 @dataclass(frozen=True)
@@ -38,9 +49,64 @@ class SongFacts:
     valence: float | None = None
 
 
-def measured_attributes(values: dict[str, Any]) -> dict[str, Any]:
-    """The measured attributes the describer uses, from a row of features."""
-    return {k: values[k] for k in MEASURED}
+def measured_attributes(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The measured attributes the describer uses, from a row of features (the contour when present)."""
+    out = {k: values[k] for k in MEASURED}
+    if values.get(CONTOUR) is not None:
+        out[CONTOUR] = values[CONTOUR]
+    return out
+
+
+@dataclass(frozen=True)
+class DescriberRules:
+    """The describer's word and image rules (``rules.yaml``): per class, lists of phrasing variants."""
+
+    tempo_words: Mapping[str, Sequence[str]]
+    fast_word_bpm: float
+    energy_words: Mapping[str, Sequence[str]]
+    mood_words: Mapping[str, Sequence[str]]
+    pace: Mapping[str, Sequence[str]]
+    camera: Mapping[str, Sequence[str]]
+    palette: Mapping[str, Mapping[str, Sequence[str]]]
+    scenes: Mapping[str, Mapping[str, Sequence[str]]]
+    settings: Sequence[Mapping[str, Any]]
+    motif_scenes: Mapping[str, str]
+    contour: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        need = {"tempo_words": ("slow", "mid", "fast"), "pace": ("slow", "mid", "fast"), "energy_words": ("calm", "moderate", "intense"),
+                "camera": ("calm", "moderate", "intense"), "palette": ("calm", "moderate", "intense"),
+                "scenes": ("calm", "moderate", "intense"), "mood_words": ("major", "minor")}
+        for name, classes in need.items():
+            table = getattr(self, name)
+            missing = [c for c in classes if not table.get(c)]
+            if missing:
+                raise ValueError(f"describer rules: {name} has no entry for {missing}")
+        for name in ("palette", "scenes"):
+            for energy, by_mood in getattr(self, name).items():
+                if not all(by_mood.get(m) for m in ("major", "minor")):
+                    raise ValueError(f"describer rules: {name}.{energy} needs both 'major' and 'minor'")
+        for s in self.settings:
+            if not s.get("keys") or not s.get("setting"):
+                raise ValueError(f"describer rules: every settings entry needs 'keys' and 'setting', got {s}")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path = RULES_FILE) -> "DescriberRules":
+        import yaml
+
+        d = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        missing = set(cls.__dataclass_fields__) - set(d)
+        if unknown or missing:
+            raise ValueError(f"describer rules {path}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
+        return cls(**d)
+
+
+@lru_cache(maxsize=8)
+def load_rules(path: str | None = None) -> DescriberRules:
+    """The rules in ``path`` (default: the built-in ``rules.yaml``), read once per process."""
+    return DescriberRules.from_yaml(path or RULES_FILE)
+
 
 _STOPWORDS = set(
     """a about above after again against all am an and any are as at be because been before being below between both
@@ -52,70 +118,6 @@ _STOPWORDS = set(
     cause every never ever know like just dont cant wont aint im youre thats theres ill ive one two come make said
     around away still back into things something nothing""".split()
 )
-
-_SETTINGS = [  # (genre/tag keywords, setting)
-    (("metal", "hardcore", "thrash"), "a band playing under harsh strobes in a dark warehouse"),
-    (("punk", "grunge"), "a band thrashing in a cramped basement venue"),
-    (("rock", "indie", "alternative"), "a band performing on a smoky stage intercut with the singer on empty streets"),
-    (("hip hop", "rap", "trap"), "the artist rapping to the camera on city rooftops and street corners"),
-    (("electronic", "house", "techno", "edm", "dance", "trance"), "dancers in a neon-lit club with light beams sweeping the crowd"),
-    (("jazz", "blues", "soul"), "musicians in a dim lounge with warm spotlights"),
-    (("folk", "acoustic", "country", "singer-songwriter"), "the singer with an acoustic guitar in open fields and wooden interiors"),
-    (("classical", "orchestral", "soundtrack", "ambient"), "slow sweeping shots of landscapes and an orchestra in a grand hall"),
-    (("pop", "r&b", "rnb"), "the singer performing choreography on bright colourful studio sets"),
-    (("latin", "reggaeton", "reggae"), "a sunlit street party with dancers and bright murals"),
-]
-
-
-@dataclass(frozen=True)
-class Attributes:
-    """Measured (and metadata) attributes, turned into words."""
-
-    tempo_word: str
-    pace: str
-    energy_word: str
-    camera: str
-    mood: str
-    palette: str
-
-
-def tempo_words(bpm: float) -> tuple[str, str]:
-    if bpm < 80:
-        return "slow", "long, lingering shots that dissolve into each other every few bars"
-    if bpm < 110:
-        return "mid-tempo", "steady cuts every bar"
-    if bpm < 140:
-        return "upbeat", "cuts that land on the beat"
-    return "fast", "rapid-fire cuts on every beat"
-
-
-def energy_words(rms_db: float) -> tuple[str, str]:
-    if rms_db < -30:
-        return "soft", "a mostly static camera with gentle drifts"
-    if rms_db < -20:
-        return "moderately energetic", "smooth tracking shots"
-    return "high-energy", "a restless handheld camera with quick pushes and whip pans"
-
-
-def mood_words(mode: str, valence: float | None) -> tuple[str, str]:
-    minor = mode == "minor"
-    if valence is not None:
-        if valence < 0.35:
-            minor = True
-        elif valence > 0.65:
-            minor = False
-    if minor:
-        return "melancholic", "cool blue and grey tones with deep shadows"
-    return "bright", "warm golden and saturated colours"
-
-
-def setting_for(facts: SongFacts) -> str:
-    words = " ".join([*facts.genres, *facts.tags]).lower()
-    for keys, setting in _SETTINGS:
-        if any(k in words for k in keys):
-            return setting
-    return "the artist performing in a series of stylised sets"
-
 
 def lyric_motifs(lyrics: str | None, n: int = 3) -> list[str]:
     if not lyrics:
@@ -130,29 +132,102 @@ def article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
+def _pick(options: Sequence[str], key: str, salt: str) -> str:
+    return options[stable_hash(f"{salt}\x00{key}") % len(options)]
+
+
+def tempo_words(bpm: float, rules: DescriberRules | None = None, bins: AttributeConfig = DEFAULT_BINS) -> tuple[str, str]:
+    """(tempo word, pace phrase) for a tempo (the first variant of each)."""
+    rules = rules or load_rules()
+    cls_ = tempo_class(bpm, bins)
+    words = rules.tempo_words[cls_]
+    word = words[-1] if cls_ == "fast" and bpm >= rules.fast_word_bpm else words[0]
+    return word, rules.pace[cls_][0]
+
+
+def energy_words(rms_db: float, rules: DescriberRules | None = None, bins: AttributeConfig = DEFAULT_BINS) -> tuple[str, str]:
+    """(energy word, camera phrase) for a mean RMS level in dBFS (the first variant of each)."""
+    rules = rules or load_rules()
+    cls_ = energy_class(rms_db, bins)
+    return rules.energy_words[cls_][0], rules.camera[cls_][0]
+
+
+def mood_class(mode: str, valence: float | None) -> str:
+    """"major" or "minor" mood: the mode, unless Spotify's valence is clearly high or low."""
+    if valence is not None:
+        if valence < 0.35:
+            return "minor"
+        if valence > 0.65:
+            return "major"
+    return "minor" if mode == "minor" else "major"
+
+
+def setting_for(facts: SongFacts, rules: DescriberRules | None = None) -> str | None:
+    """The setting of the first rule whose keywords occur in the genres or tags (None: no match)."""
+    rules = rules or load_rules()
+    words = " ".join([*facts.genres, *facts.tags]).lower()
+    for entry in rules.settings:
+        if any(k in words for k in entry["keys"]):
+            return str(entry["setting"])
+    return None
+
+
+def contour_sentence(rms: Any, rules: DescriberRules, key: str) -> str | None:
+    """A sentence on the loudness contour (RMS of the first vs the last third, dB), or None when steady."""
+    x = np.asarray(rms, dtype=np.float64).ravel()
+    if x.size < 9:
+        return None
+    third = x.size // 3
+    db = lambda a: 20 * np.log10(max(float(np.sqrt(np.mean(a**2))), 1e-5))
+    change = db(x[-third:]) - db(x[:third])
+    if change >= float(rules.contour["rising_db"]):
+        return _pick(rules.contour["rising"], key, "contour")
+    if change <= float(rules.contour["falling_db"]):
+        return _pick(rules.contour["falling"], key, "contour")
+    return None
+
+
 def describe(
-    facts: SongFacts, measured: dict, lyrics: str | None, *, seed: int = 0, include_lyrics: bool = True, include_identity: bool = True
+    facts: SongFacts, measured: Mapping[str, Any], lyrics: str | None, *, seed: int = 0, include_lyrics: bool = True,
+    include_identity: bool = True, rules: DescriberRules | None = None, bins: AttributeConfig = DEFAULT_BINS,
 ) -> str:
-    """One MV description. ``measured``: tempo_bpm, rms_db_mean, key, mode (from the audio)."""
-    tempo_word, pace = tempo_words(float(measured["tempo_bpm"]))
-    energy_word, camera = energy_words(float(measured["rms_db_mean"]))
-    mood, palette = mood_words(str(measured["mode"]), facts.valence)
-    variant = stable_hash(f"{seed}\x00{facts.id}") % 3
+    """One MV description. ``measured``: tempo_bpm, rms_db_mean, key, mode (from the audio), and
+    optionally ``rms`` (the frame RMS series: the loudness contour)."""
+    rules = rules or load_rules()
+    bpm_value = float(measured["tempo_bpm"])
+    tempo_cls, energy_cls = tempo_class(bpm_value, bins), energy_class(float(measured["rms_db_mean"]), bins)
+    mood_cls = mood_class(str(measured["mode"]), facts.valence)
+    key = f"{seed}\x00{facts.id}"
+    words = rules.tempo_words[tempo_cls]
+    tempo_word = words[-1] if tempo_cls == "fast" and bpm_value >= rules.fast_word_bpm else words[0]
+    energy_word = _pick(rules.energy_words[energy_cls], key, "energy")
+    mood = _pick(rules.mood_words[mood_cls], key, "mood")
+    variant = stable_hash(key) % 3
     by = f" by {facts.artist}" if facts.artist and include_identity else ""
     title = f' "{facts.song}"' if facts.song and include_identity else ""
-    key = f"{measured['key']} {measured['mode']}"
-    bpm = f"{float(measured['tempo_bpm']):.0f} BPM"
+    key_name = f"{measured['key']} {measured['mode']}"
+    bpm = f"{bpm_value:.0f} BPM"
     opening = (
-        f"{article(mood).capitalize()} {mood} music video for the {tempo_word}, {energy_word} {key} song{title}{by} ({bpm}).",
-        f"The video for{title or ' this song'}{by} is {mood} and {energy_word}, cut to {article(tempo_word)} {tempo_word} {key} groove at {bpm}.",
-        f"Set to {article(tempo_word)} {tempo_word} {key} track at {bpm}, this {energy_word} music video{by} has {article(mood)} {mood} feel.",
+        f"{article(mood).capitalize()} {mood} music video for the {tempo_word}, {energy_word} {key_name} song{title}{by} ({bpm}).",
+        f"The video for{title or ' this song'}{by} is {mood} and {energy_word}, cut to {article(tempo_word)} {tempo_word} {key_name} groove at {bpm}.",
+        f"Set to {article(tempo_word)} {tempo_word} {key_name} track at {bpm}, this {energy_word} music video{by} has {article(mood)} {mood} feel.",
     )[variant]
+    motifs = lyric_motifs(lyrics) if include_lyrics else []
+    scene = setting_for(facts, rules) or _pick(rules.scenes[energy_cls][mood_cls], key, "scene")
+    images = [rules.motif_scenes[m] for m in motifs if m in rules.motif_scenes]
+    if images:
+        scene += ", with " + images[0]
+    camera = _pick(rules.camera[energy_cls], key, "camera")
+    pace = _pick(rules.pace[tempo_cls], key, "pace")
     parts = [
         opening,
-        f"It shows {setting_for(facts)}, filmed with {camera} and {pace}.",
-        f"The palette is {palette}.",
+        f"It shows {scene}, filmed with {camera} and {pace}.",
+        f"The palette is {_pick(rules.palette[energy_cls][mood_cls], key, 'palette')}.",
     ]
-    motifs = lyric_motifs(lyrics) if include_lyrics else []
+    if measured.get(CONTOUR) is not None:
+        contour = contour_sentence(measured[CONTOUR], rules, key)
+        if contour:
+            parts.append(contour)
     if motifs:
         parts.append("Recurring images echo the lyrics: " + ", ".join(motifs) + ".")
     tags = [t for t in facts.tags if t][:3]

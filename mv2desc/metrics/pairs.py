@@ -1,4 +1,6 @@
-"""Read prediction/reference pairs from JSONL: one ``{"prediction": str, "reference": str | [str, ...]}`` a line.
+"""Read prediction/reference pairs from JSONL: one ``{"prediction": str, "reference": str | [str, ...]}`` a line,
+optionally with ``"attributes": {"tempo_bpm": float, "rms_db_mean": float, "mode": "major" | "minor"}`` (the
+audio's measured attributes, for attribute consistency).
 
 Every problem is a :class:`~mv2desc.errors.UserError` naming the file and line, so the command line
 prints one clear line. Blank lines are skipped; other keys on a line are ignored (ids, metadata).
@@ -20,8 +22,32 @@ def _reference(value: object, where: str) -> list[str]:
     raise UserError(f"{where}: 'reference' must be a string or a non-empty list of strings, got {json.dumps(value)[:80]}")
 
 
+_ATTRIBUTE_KEYS = ("tempo_bpm", "rms_db_mean", "mode")
+
+
+def _attributes(value: object, where: str) -> dict | None:
+    if value is None:
+        return None
+    ok = isinstance(value, dict) and all(k in value for k in _ATTRIBUTE_KEYS)
+    if ok:
+        try:
+            float(value["tempo_bpm"]), float(value["rms_db_mean"])
+        except (TypeError, ValueError):
+            ok = False
+    if not ok or str(value.get("mode")).lower() not in ("major", "minor"):
+        raise UserError(f"{where}: 'attributes' must be {{\"tempo_bpm\": number, \"rms_db_mean\": number, \"mode\": \"major\"|\"minor\"}}, "
+                        f"got {json.dumps(value)[:100]}")
+    return {k: value[k] for k in _ATTRIBUTE_KEYS}
+
+
 def read_pairs(path: str | Path) -> tuple[list[str], list[list[str]]]:
     """(predictions, references per prediction) from a JSONL file."""
+    predictions, references, _ = read_records(path)
+    return predictions, references
+
+
+def read_records(path: str | Path) -> tuple[list[str], list[list[str]], list[dict | None]]:
+    """(predictions, references per prediction, measured attributes per prediction or None) from a JSONL file."""
     p = Path(path)
     if not p.exists():
         raise UserError(f"predictions file not found: {p}")
@@ -29,6 +55,7 @@ def read_pairs(path: str | Path) -> tuple[list[str], list[list[str]]]:
         raise UserError(f"predictions path is not a file: {p}")
     predictions: list[str] = []
     references: list[list[str]] = []
+    attributes: list[dict | None] = []
     try:
         with p.open(encoding="utf-8") as fh:
             for number, line in enumerate(fh, start=1):
@@ -49,8 +76,9 @@ def read_pairs(path: str | Path) -> tuple[list[str], list[list[str]]]:
                     raise UserError(f"{where}: 'prediction' must be a string, got {json.dumps(row['prediction'])[:80]}")
                 predictions.append(row["prediction"])
                 references.append(_reference(row["reference"], where))
+                attributes.append(_attributes(row.get("attributes"), where))
     except UnicodeDecodeError as exc:
         raise UserError(f"{p} is not UTF-8 text ({exc.reason})") from None
     if not predictions:
         raise UserError(f"{p} holds no prediction lines (expected one JSON object a line)")
-    return predictions, references
+    return predictions, references, attributes

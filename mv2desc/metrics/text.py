@@ -6,9 +6,11 @@ Each metric follows the convention that reproduces the figures music-captioning 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+from mv2desc.metrics.attributes import AttributeConfig, attribute_consistency
 from mv2desc.metrics.bleu import corpus_bleu
 from mv2desc.metrics.cider import cider_d
 from mv2desc.metrics.meteor import meteor
@@ -32,6 +34,8 @@ def score_captions(
     *,
     bertscore_model: str | Path | None = None,
     bertscore_layers: int | None = None,
+    attributes: Sequence[Mapping[str, Any] | None] | None = None,
+    attribute_config: AttributeConfig | None = None,
 ) -> dict:
     """Score predictions against references (``references[i]``: one string or a list of them).
 
@@ -47,11 +51,18 @@ def score_captions(
     * ``bertscore`` - mean BERTScore F1 of the local checkpoint ``bertscore_model`` (no IDF, no
       rescaling; :mod:`mv2desc.metrics.bertscore`); absent when no model is given.
 
+    * ``attributes`` - attribute consistency (:mod:`mv2desc.metrics.attributes`): tempo, energy and
+      mode implied by each prediction against ``attributes[i]`` (the audio's measured ``tempo_bpm``,
+      ``rms_db_mean``, ``mode``), per attribute and overall, each next to the split's chance level;
+      present when any prediction has attributes.
+
     ``notes`` lists what was skipped and why, and how BERTScore was computed.
     """
     if isinstance(predictions, str) or not all(isinstance(p, str) for p in predictions):
         raise ValueError("predictions must be a list of strings")
     groups = reference_groups(references)
+    if attributes is not None and len(attributes) != len(predictions):
+        raise ValueError(f"{len(predictions)} predictions but {len(attributes)} attribute records")
     if len(predictions) != len(groups):
         raise ValueError(f"{len(predictions)} predictions but {len(groups)} references")
     if not predictions:
@@ -75,5 +86,11 @@ def score_captions(
 
         result["bertscore"], layer = bertscore_f1(preds, groups, bertscore_model, num_layers=bertscore_layers)
         notes.append(f"bertscore: F1 of {Path(bertscore_model).name} layer {layer}, no idf, no baseline rescaling")
+    if attributes is not None and any(attributes):
+        result["attributes"] = attribute_consistency(preds, list(attributes), attribute_config or AttributeConfig())
+        if result["attributes"]["skipped"]:
+            notes.append(f"attributes: {result['attributes']['skipped']} predictions without measured attributes were skipped")
+    else:
+        notes.append("attributes skipped: no measured attributes (tempo_bpm, rms_db_mean, mode) given with the predictions")
     result["notes"] = notes
     return result

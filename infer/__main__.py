@@ -1,4 +1,5 @@
-"""``mv2desc mv beats|sync|score`` (also ``python -m infer ...``): beat tracking, sync, sync metrics.
+"""``mv2desc mv beats|sync|score|generate`` (also ``python -m infer ...``): beat tracking, sync, sync
+metrics, and music-video generation.
 
 Every command prints JSON on stdout (logs go to stderr); bad input is one ``error: ...`` line, exit 2.
 """
@@ -15,7 +16,7 @@ from infer.beat_options import music_cfg as _music_cfg
 from mv2desc.app import argument_parser, dispatch, normalise_flags, positive_int, setup
 from mv2desc.errors import MediaError, UserError
 
-USAGE = """usage: mv2desc mv <beats|sync|score> [options]
+USAGE = """usage: mv2desc mv <beats|sync|score|generate> [options]
 
   beats  tempo, beats and downbeats of a song
          (mv2desc mv beats SONG [--out beats.json] [--tracker auto|madmom|librosa])
@@ -23,6 +24,9 @@ USAGE = """usage: mv2desc mv <beats|sync|score> [options]
          (mv2desc mv sync --video CLIP.mp4 [--video ...] --audio SONG --out OUT.mp4 [--report report.json])
   score  BAS (both conventions), BCS, BHS of a video with sound
          (mv2desc mv score --video V.mp4 [--audio SONG] [--out score.json])
+  generate  a music video for a song: mv.mp4, storyboard.html, timeline.otio, report.json
+         (mv2desc mv generate SONG --out DIR [--config configs/infer/procedural.yaml]
+          [--renderer procedural|svd|wan] [--theme "..."] [--seed N] [--devices N] [--redo SEGMENT])
 
 Run 'mv2desc mv <command> --help' for a command's options.
 """
@@ -193,7 +197,13 @@ def cmd_score(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"beats": cmd_beats, "sync": cmd_sync, "score": cmd_score}
+def cmd_generate(argv: list[str]) -> int:
+    from infer.mv_generate import main as generate_main
+
+    return generate_main(argv)
+
+
+COMMANDS = {"beats": cmd_beats, "sync": cmd_sync, "score": cmd_score, "generate": cmd_generate}
 
 
 def main(argv: list[str] | None = None) -> int:

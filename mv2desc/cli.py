@@ -18,7 +18,7 @@ COMMANDS = {
     "eval": ("train.eval_cmd", "generate + score a split (run), or score a predictions JSONL: BLEU-1..4, METEOR, ROUGE-L, CIDEr (score)"),
     "model": ("train.model_cmd", "inspect a captioner preset: parameters per part, memory estimate (summary)"),
     "describe": ("infer.describe_cmd", "describe a song, segment by segment, with a trained captioner (or the metadata-style describer)"),
-    "mv": ("infer.__main__", "beat tracking, beat-synchronised assembly and sync metrics (beats, sync, score)"),
+    "mv": ("infer.__main__", "beat tracking, beat-synchronised assembly, sync metrics and music-video generation (beats, sync, score, generate)"),
     "demo": ("infer.demo", "run the main job end to end on embedded defaults (no weights needed)"),
     "env": ("mv2desc.env_info", "print versions of Python, torch, transformers, ... and CUDA availability"),
 }

@@ -250,9 +250,14 @@ def test_audio_kv_computed_once_per_generate(model):
 
 
 def test_optimizer_groups_split_lora_and_new_modules(model):
-    groups = {g["name"]: g for g in model.optimizer_groups(lr=1e-4, new_modules_lr=1e-3, weight_decay=0.1)}
+    groups = {g["name"]: g for g in model.optimizer_groups(lr=1e-4, new_modules_lr=1e-3, weight_decay=0.1, gates_lr=2e-2)}
     assert groups["lora"]["lr"] == 1e-4 and groups["new_modules"]["lr"] == 1e-3
     assert groups["new_modules_no_decay"]["weight_decay"] == 0.0
+    assert groups["gates"]["lr"] == 2e-2 and groups["gates"]["weight_decay"] == 0.0
+    gate_ids = {id(p) for n, p in model.named_parameters() if n.endswith(("attn_gate", "ffw_gate"))}
+    assert gate_ids and gate_ids == {id(p) for p in groups["gates"]["params"]}
+    default = {g["name"]: g for g in model.optimizer_groups(lr=1e-4, new_modules_lr=1e-3)}
+    assert default["gates"]["lr"] == 1e-3  # unset: the new modules' rate
     n = sum(p.numel() for g in groups.values() for p in g["params"])
     assert n == model.parameter_counts()["trainable"]
 

@@ -75,3 +75,20 @@ def test_model_summary_7b_offline_on_meta(capsys, monkeypatch):
     assert s["lora_modules"] == 28 * 7 and s["cross_attention_blocks"] == 7
     assert s["parameters"]["backbone_trainable"] == 0
     assert s["memory_estimate_gib"]["total"] > s["memory_estimate_gib"]["frozen_weights"] > 15
+
+
+INFER_CONFIGS = sorted((REPO / "configs" / "infer").glob("*.yaml"))
+
+
+def test_infer_presets_present():
+    assert {p.stem for p in INFER_CONFIGS} >= {"procedural", "sdxl_svd", "sdxl_turbo_svd", "wan", "wan_fast"}
+
+
+@pytest.mark.parametrize("path", INFER_CONFIGS, ids=lambda p: p.name)
+def test_infer_config_loads(path: Path):
+    from infer.mv_generate import parse_generate_config
+
+    cfg, _ = parse_generate_config(["song.mp3", "--out", "out", "--config", str(path)])
+    assert cfg.song == "song.mp3" and cfg.renderer == path.stem.split("_")[-1].replace("svd", "svd") or cfg.renderer in ("svd", "wan")
+    if cfg.renderer != "procedural":  # the diffusion options are real SDXLKeyframeConfig / SVDConfig / WanConfig fields
+        assert cfg.diffusion_configs() is not None

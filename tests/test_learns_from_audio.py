@@ -1,14 +1,22 @@
-"""The captioner must learn from the audio: trained from scratch on descriptions that depend on the
-audio (tempo, loudness, mode), it beats the same model trained on shuffled audio on held-out clips."""
+"""The shipped recipe learns from the music (issue: "the captioner demonstrably learns"): the small
+pretrained backbone frozen, LoRA, audio encoder and gated cross-attention from gate 0, trained on
+descriptions that depend on the audio. With the true (audio, description) pairs its held-out
+descriptions agree with the measured tempo/energy/mode clearly more often than the same recipe trained
+on deranged audio, and clearly above the split's chance level. (The 3-seed figure at full length:
+benchmarks/learn_from_audio.py.)"""
 
 from __future__ import annotations
 
 from train.ablation import audio_ablation
 
 
-def test_true_audio_beats_shuffled_audio(tmp_path):
-    result = audio_ablation(tmp_path, steps=400, n_tracks=96)
-    true, shuffled = result["true_audio"], result["shuffled_audio"]
-    assert true["n_test"] == shuffled["n_test"] >= 16
-    print(f"held-out BLEU-4: true audio {true['bleu4']:.3f}, shuffled audio {shuffled['bleu4']:.3f}")
-    assert true["bleu4"] > shuffled["bleu4"] + 0.05
+def test_true_audio_beats_shuffled_audio_on_attribute_consistency(tmp_path):
+    result = audio_ablation(tmp_path, steps=600, n_tracks=96, seeds=(0,))
+    true, shuffled = result["true_audio"][0], result["shuffled_audio"][0]
+    assert true["n_test"] == shuffled["n_test"] >= 12
+    print(f"held-out attribute consistency: true audio {true['attributes']:.3f}, shuffled {shuffled['attributes']:.3f}, "
+          f"chance {result['chance']:.3f}; gates {true['gates']}")
+    assert true["attributes"] >= shuffled["attributes"] + 0.08
+    assert true["attributes"] >= result["chance"] + 0.08
+    assert true["gates"]["attn_gate"] > 0.01 and true["gates"]["ffw_gate"] > 0.01  # the audio path opened
+    assert len(true["example"]["prediction"].split()) >= 15  # the pretrained backbone writes sentences

@@ -233,3 +233,27 @@ def test_describe_a_long_stereo_song_with_the_trained_captioner(smoke_run, tmp_p
     assert all(a.end_s == b.start_s for a, b in zip(segs, segs[1:]))
     assert all(isinstance(s.description, str) for s in segs)
     assert ("descriptions", len(segs), len(segs)) in calls and ("features", len(segs), len(segs)) in calls
+
+
+def test_init_from_starts_from_the_artifacts_weights_and_refuses_another_model(smoke_run, dataset, tmp_path):
+    """`--init_from ARTIFACT` (the demo's warm start): LoRA and audio weights start as the artifact's;
+    other model settings are one clear error before any run folder is written."""
+    from mv2desc.errors import UserError
+    from mv2desc.model import artifact
+    from train.module import CaptionerModule
+
+    cfg = config(dataset, tmp_path / "warm", "--init_from", str(smoke_run))
+    warm = CaptionerModule(cfg).model
+    saved = artifact.load(smoke_run / "final")
+    for k, v in saved.audio_state_dict().items():
+        torch.testing.assert_close(warm.audio_state_dict()[k], v)
+    lora = {n: p for n, p in warm.named_parameters() if "lora_B" in n}
+    assert lora and any(p.abs().sum() > 0 for p in lora.values())  # fresh LoRA B is all zeros; the artifact's is trained
+    summary = fit(config(dataset, tmp_path / "warm_fit", "--init_from", str(smoke_run), "--optim.max_steps", "1",
+                         "--run.ckpt_every_n_steps", "1", "--run.sample_generations", "0"))
+    assert summary["global_step"] == 1
+    with pytest.raises(UserError, match="model config differs in \\['lora'\\]"):
+        fit(config(dataset, tmp_path / "other", "--init_from", str(smoke_run), "--model.lora.r", "8"))
+    assert not (tmp_path / "other").exists()
+    with pytest.raises(UserError, match="neither a captioner artifact"):
+        fit(config(dataset, tmp_path / "missing", "--init_from", str(tmp_path / "nowhere")))

@@ -44,7 +44,9 @@ def _bursts(dur_s: float, seed: int, rate_hz: float = 1.5) -> np.ndarray:
 
 def _song(dur_s: float, seed: int, tempo: float = 120.0, key: str = "C", mode: str = "major") -> np.ndarray:
     spec = SongSpec(tempo_bpm=tempo, key=key, mode=mode, duration_s=dur_s, seed=seed, energy=0.7)
-    return render(spec, SR).astype(np.float64)[: int(dur_s * SR)] + _bursts(dur_s, seed + 100)
+    music = render(spec, SR).astype(np.float64)[: int(dur_s * SR)]
+    music *= 0.1 / np.sqrt(np.mean(music**2))  # -20 dBFS RMS under the bursts: the balance this fixture was designed at
+    return music + _bursts(dur_s, seed + 100)
 
 
 def _as_video_soundtrack(y: np.ndarray, seed: int) -> np.ndarray:

@@ -56,6 +56,9 @@ class OptimConfig:
     Args:
         lr: learning rate of LoRA (or of the backbone when model_trainable=full).
         new_modules_lr: learning rate of the audio encoder and cross-attention (default: lr).
+        gates_lr: learning rate of the cross-attention's tanh gates (default: new_modules_lr). The gates
+            start at 0 and the cross-attention learns nothing until they move; Adam moves them by about
+            this rate per step, so the presets set it 10x new_modules_lr (benchmarks/learn_from_audio.py measures why).
         weight_decay: AdamW weight decay (not on gates, norms and biases).
         warmup_steps: linear warmup optimizer steps.
         max_steps: total optimizer steps.
@@ -66,6 +69,7 @@ class OptimConfig:
 
     lr: float = 2e-4
     new_modules_lr: float | None = 1e-4
+    gates_lr: float | None = None
     weight_decay: float = 0.0
     warmup_steps: int = 50
     max_steps: int = 1000
@@ -74,8 +78,8 @@ class OptimConfig:
     grad_clip: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.lr <= 0 or self.max_steps < 1 or self.grad_accum < 1 or self.warmup_steps < 0:
-            raise ValueError("optim: need lr > 0, max_steps >= 1, grad_accum >= 1, warmup_steps >= 0")
+        if self.lr <= 0 or self.max_steps < 1 or self.grad_accum < 1 or self.warmup_steps < 0 or (self.gates_lr is not None and self.gates_lr <= 0):
+            raise ValueError("optim: need lr > 0, gates_lr > 0 (or unset), max_steps >= 1, grad_accum >= 1, warmup_steps >= 0")
 
 
 @dataclass
@@ -161,6 +165,9 @@ class TrainConfig:
         optim: optimiser and schedule.
         trainer: devices, strategy, precision.
         run: outputs and logging.
+        init_from: a captioner adapter artifact (a run's final/) whose LoRA and audio weights this run
+            starts from, to fine-tune it further (its model settings and feature spec must match); "" =
+            LoRA and audio modules start fresh. A resumed run continues from its checkpoint instead.
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -169,3 +176,4 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    init_from: str = ""

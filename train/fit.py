@@ -20,6 +20,7 @@ from mv2desc.errors import UserError
 from mv2desc.model import artifact
 from mv2desc.model.backbone import decoder_of
 from mv2desc.model.generation import GenerationCollator
+from mv2desc.paths import resolve_repo_path
 from train.callbacks import EndOfTraining, LearningRateLogger, StopAfterSteps
 from train.config import TrainConfig
 from train.data import (
@@ -186,6 +187,17 @@ def _loggers(cfg: TrainConfig, out: Path) -> list:
     return made
 
 
+def check_init_from(path: str, spec, dataset: str) -> None:
+    """The warm-start artifact exists, is complete and was trained on features of the dataset's spec."""
+    art = artifact.resolve(resolve_repo_path(path))
+    their = artifact.artifact_spec(artifact.check_complete(art))
+    if their is not None:
+        try:
+            their.require_same(spec, f"init_from {art}", f"dataset {dataset}")
+        except FeatureSpecMismatch as exc:
+            raise UserError(str(exc)) from exc
+
+
 def fit(cfg: TrainConfig) -> dict:
     # The dataset <-> model contract, checked before anything heavy: widths and streams must match
     # (one-line error naming the field); hops and the CLAP window are adopted from the dataset.
@@ -205,6 +217,8 @@ def fit(cfg: TrainConfig) -> dict:
     resume = resolve_resume(cfg.run.resume, out)
     if resume:
         check_resume_config(cfg, resume)
+    if cfg.init_from:
+        check_init_from(cfg.init_from, spec, cfg.data.dataset)
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
     module = CaptionerModule(cfg)  # before anything is written: a backbone that cannot load leaves no run folder
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)

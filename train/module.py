@@ -14,6 +14,7 @@ import lightning as L
 import torch
 
 from mv2desc.model.builder import build_captioner
+from mv2desc.paths import resolve_repo_path
 from train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,10 @@ class CaptionerModule(L.LightningModule):
         super().__init__()
         self.cfg = cfg
         self.model = build_captioner(cfg.model, trainable=cfg.model_trainable, seed=cfg.run.seed)
+        if cfg.init_from:
+            from mv2desc.model.artifact import warm_start
+
+            warm_start(self.model, resolve_repo_path(cfg.init_from))
         self.model.train()  # train mode: dropout on, and transformers only checkpoints activations in training mode
         self.strict_loading = False  # checkpoints hold only the trainable weights (checked in on_load_checkpoint)
         self._t_batch: float | None = None
@@ -185,7 +190,7 @@ class CaptionerModule(L.LightningModule):
     # -- optimiser -------------------------------------------------------------------------------------
     def configure_optimizers(self):
         o = self.cfg.optim
-        groups = [g for g in self.model.optimizer_groups(o.lr, o.new_modules_lr, o.weight_decay) if g["params"]]
+        groups = [g for g in self.model.optimizer_groups(o.lr, o.new_modules_lr, o.weight_decay, o.gates_lr) if g["params"]]
         optimizer = torch.optim.AdamW(groups, lr=o.lr, betas=(0.9, 0.999), eps=1e-8)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: warmup_cosine(step, o.warmup_steps, o.max_steps, o.min_lr_ratio)

@@ -7,6 +7,13 @@ uniform grid), each segment as close to ``target_bars`` as the bounds allow and 
 cover ``[0, duration]`` with no gap: the first starts at 0 (a pickup before the first bar belongs to
 it), the last ends at the song's end, and a too-short tail is merged into the segment before it
 when the bounds allow.
+
+With ``follow_music > 0`` and the song's samples (MV generation), the cut density follows the
+music instead of a fixed target: each bar gets the onset density and loudness measured on it, the
+target length shrinks where the music is denser than the song's median (down to ``min_bars``) and
+grows where it is sparser (up to ``max_bars``), and bar lines where the loudness changes most
+(section boundaries) are preferred as cuts; the cuts are chosen by dynamic programming over the bar
+lines under the same bounds (see :func:`music_cuts`).
 """
 
 from __future__ import annotations
@@ -30,6 +37,11 @@ class SegmentConfig:
         max_s: longest segment in seconds (capped again by the captioner's FeatureSpec.max_duration_s).
         beats_per_bar: bar length when the tracker found beats but no downbeats.
         fallback_bar_s: bar length (seconds) when no beats were found at all (2 s = 4 beats at 120 bpm).
+        follow_music: 0 = fixed ``target_bars``; > 0 (with the song's samples) = cut density follows
+            the music: the target length is ``target_bars * 2 ** (-follow_music * z)``, ``z`` the
+            bar's onset density in standard deviations from the song's median, clipped to the bounds.
+        boundary_weight: preference for cutting where the loudness changes (section boundaries), in
+            units of one squared relative length error; used with ``follow_music > 0``.
     """
 
     single_max_s: float = 30.0
@@ -39,6 +51,8 @@ class SegmentConfig:
     max_s: float = 30.0
     beats_per_bar: int = 4
     fallback_bar_s: float = 2.0
+    follow_music: float = 0.0
+    boundary_weight: float = 0.5
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_bars <= self.target_bars <= self.max_bars:
@@ -47,6 +61,8 @@ class SegmentConfig:
             raise ValueError("max_s, single_max_s and fallback_bar_s must be > 0")
         if self.beats_per_bar < 1:
             raise ValueError(f"beats_per_bar must be >= 1, got {self.beats_per_bar}")
+        if self.follow_music < 0 or self.boundary_weight < 0:
+            raise ValueError(f"follow_music and boundary_weight must be >= 0, got {self.follow_music}, {self.boundary_weight}")
 
 
 @dataclass(frozen=True)
@@ -74,8 +90,64 @@ def bar_lines(beats: MusicBeats, duration_s: float, cfg: SegmentConfig) -> tuple
     return lines[(lines > 1e-3) & (lines < duration_s - 1e-3)], source
 
 
-def segment_song(duration_s: float, beats: MusicBeats, cfg: SegmentConfig | None = None) -> list[Segment]:
-    """Segments covering ``[0, duration_s]`` end to end (see the module docstring for the rules)."""
+def bar_activity(y: np.ndarray, sr: int, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per bar (``bounds[k]..bounds[k+1]``): onsets per second and mean loudness (dB), from mono ``y``."""
+    import librosa
+
+    hop = 512
+    onset = librosa.onset.onset_detect(y=y, sr=sr, hop_length=hop, units="time")
+    rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=hop)[0]
+    db = 20 * np.log10(np.maximum(rms, 1e-5))
+    t = librosa.frames_to_time(np.arange(rms.size), sr=sr, hop_length=hop)
+    density, loud = np.zeros(len(bounds) - 1), np.zeros(len(bounds) - 1)
+    for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        length = max(b - a, 1e-3)
+        density[k] = np.count_nonzero((onset >= a) & (onset < b)) / length
+        inside = db[(t >= a) & (t < b)]
+        loud[k] = float(inside.mean()) if inside.size else (loud[k - 1] if k else -100.0)
+    return density, loud
+
+
+def music_cuts(bounds: np.ndarray, density: np.ndarray, loud: np.ndarray, cfg: SegmentConfig) -> list[int] | None:
+    """Cut indices into ``bounds`` (first 0, last ``len(bounds) - 1``) minimising, over segments,
+    ``((bars - target) / target)^2 - boundary_weight * change`` where ``target`` follows the onset
+    density at the segment and ``change`` is the loudness step at its end (0..1); every segment within
+    ``[min_bars, max_bars]`` and ``max_s``. None when no cut satisfies the bounds."""
+    n = len(bounds) - 1
+    spread = float(np.std(density)) or 1.0
+    z = np.clip((density - np.median(density)) / spread, -2.0, 2.0)
+    target = np.clip(cfg.target_bars * 2.0 ** (-cfg.follow_music * z), cfg.min_bars, cfg.max_bars)
+    # loudness step at each bar line: mean of the 2 bars after minus the 2 bars before, scaled to 0..1
+    change = np.zeros(n + 1)
+    for k in range(1, n):
+        change[k] = abs(loud[k : k + 2].mean() - loud[max(0, k - 2) : k].mean())
+    change = change / (change.max() or 1.0)
+    cost = np.full(n + 1, np.inf)
+    back = np.zeros(n + 1, dtype=int)
+    cost[0] = 0.0
+    for j in range(1, n + 1):
+        for i in range(max(0, j - cfg.max_bars), j - cfg.min_bars + 1):
+            if not np.isfinite(cost[i]) or bounds[j] - bounds[i] > cfg.max_s + 1e-9:
+                continue
+            tgt = float(target[i:j].mean())
+            c = cost[i] + ((j - i - tgt) / tgt) ** 2 - (cfg.boundary_weight * change[j] if j < n else 0.0)
+            if c < cost[j]:
+                cost[j], back[j] = c, i
+    if not np.isfinite(cost[n]):
+        return None
+    cuts = [n]
+    while cuts[-1] > 0:
+        cuts.append(int(back[cuts[-1]]))
+    return cuts[::-1]
+
+
+def segment_song(
+    duration_s: float, beats: MusicBeats, cfg: SegmentConfig | None = None, *, audio: tuple[np.ndarray, int] | None = None
+) -> list[Segment]:
+    """Segments covering ``[0, duration_s]`` end to end (see the module docstring for the rules).
+
+    ``audio``: the song's mono samples and rate; with ``cfg.follow_music > 0`` the cut density follows them.
+    """
     cfg = cfg or SegmentConfig()
     if duration_s <= 0:
         raise ValueError(f"duration_s must be > 0, got {duration_s}")
@@ -83,6 +155,11 @@ def segment_song(duration_s: float, beats: MusicBeats, cfg: SegmentConfig | None
         return [Segment(0.0, float(duration_s), len(bar_lines(beats, duration_s, cfg)[0]) + 1)]
     lines, _ = bar_lines(beats, duration_s, cfg)
     bounds = np.concatenate([[0.0], lines, [float(duration_s)]])  # bar k spans bounds[k]..bounds[k+1]
+    if cfg.follow_music > 0 and audio is not None:
+        density, loud = bar_activity(audio[0], audio[1], bounds)
+        picked = music_cuts(bounds, density, loud, cfg)
+        if picked is not None:
+            return [Segment(float(bounds[a]), float(bounds[b]), int(b - a)) for a, b in zip(picked[:-1], picked[1:])]
     n_bars = len(bounds) - 1
     cuts = [0]  # indices into bounds
     while cuts[-1] < n_bars:

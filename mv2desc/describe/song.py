@@ -24,7 +24,7 @@ import numpy as np
 
 from mv2desc.audio.feature_config import ClapSettings, FeatureConfig, OpenSmileSettings
 from mv2desc.audio.key_estimate import estimate_key
-from mv2desc.beats import MusicBeatConfig, tempo_from_beats, track_beats
+from mv2desc.beats import MusicBeatConfig, MusicBeats, tempo_from_beats, track_beats
 from mv2desc.describe.metadata import SongFacts, energy_words, measured_attributes, tempo_words
 from mv2desc.describe.metadata import describe as describe_metadata
 from mv2desc.describe.segments import SegmentConfig, segment_song
@@ -119,12 +119,14 @@ def describe_song(
     cfg: DescribeConfig | None = None,
     *,
     progress: Callable[[str, int, int], None] | None = None,
+    beats: MusicBeats | None = None,
 ) -> SongDescription:
     """Describe the song at ``path``, segment by segment.
 
     ``captioner``: None (metadata-style describer), an artifact folder / training run folder, or an
     already loaded :class:`~mv2desc.model.captioner.AudioCaptioner` (with ``feature_spec`` set).
-    ``progress(stage, done, total)`` reports the feature and generation stages.
+    ``progress(stage, done, total)`` reports the feature and generation stages. ``beats``: the song's
+    beats when already tracked (the same :func:`~mv2desc.beats.track_file` result; skips tracking).
     Raises :class:`MediaError` for an unreadable or too short file, and
     :class:`~mv2desc.model.artifact.ArtifactError` for an unusable captioner.
     """
@@ -139,12 +141,12 @@ def describe_song(
     duration = y.size / sr
     if duration < features.min_duration_s:
         raise MediaError("too_short", f"{duration:.2f} s of audio < {features.min_duration_s} s in {path}")
-    beats = track_beats(y, sr, cfg.beats)
+    beats = beats if beats is not None else track_beats(y, sr, cfg.beats)
     seg_cfg = cfg.segments
     if seg_cfg.max_s > features.max_duration_s:  # the features of one row cover at most this
         seg_cfg = SegmentConfig(**{**asdict(seg_cfg), "max_s": features.max_duration_s,
                                    "single_max_s": min(seg_cfg.single_max_s, features.max_duration_s)})
-    segments = segment_song(duration, beats, seg_cfg)
+    segments = segment_song(duration, beats, seg_cfg, audio=(y, sr))
     log.info("%s: %.1f s, %d beats (%s), %d segments", path, duration, len(beats.beats_s), beats.tracker, len(segments))
 
     # each segment's tempo from the song's beats (the best tracker available), used in the report and

@@ -226,3 +226,36 @@ def artifact_spec(meta: dict) -> FeatureSpec | None:
         return FeatureSpec.from_dict(record)
     except (TypeError, ValueError) as exc:
         raise ArtifactError(f"unreadable feature_spec in {META_FILE}: {exc}") from exc
+
+
+def warm_start(model: AudioCaptioner, artifact_dir: str | Path) -> dict:
+    """Copy an adapter artifact's trained weights (LoRA + audio modules) into a freshly built ``model`` of
+    the same configuration, to fine-tune it further (``train fit --init_from``). A different model
+    configuration, a merged artifact or any key or shape mismatch is an :class:`ArtifactError`.
+    Returns the artifact's metadata."""
+    from peft import set_peft_model_state_dict
+
+    d = resolve(artifact_dir)
+    meta = check_complete(d)
+    if meta["merged"]:
+        raise ArtifactError(f"{d} is a merged artifact: warm-start from an adapter artifact (its training run's final/)")
+    theirs = {k: v for k, v in meta["config"].items() if k != "gradient_checkpointing"}
+    ours = {k: v for k, v in model.config.to_dict().items() if k != "gradient_checkpointing"}
+    if theirs != ours:
+        diff = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+        raise ArtifactError(f"cannot start from {d}: its model config differs in {diff} (use the artifact's own model settings)")
+    if meta["num_lora_modules"]:
+        if count_lora_modules(model.backbone) != meta["num_lora_modules"]:
+            raise ArtifactError(f"{d} has LoRA on {meta['num_lora_modules']} modules, this model on {count_lora_modules(model.backbone)}")
+        device = next(model.parameters()).device
+        state = load_file(d / "adapter" / "adapter_model.safetensors", device=str(device))
+        result = set_peft_model_state_dict(model.backbone, state)
+        unexpected = list(getattr(result, "unexpected_keys", []) or [])
+        if unexpected:
+            raise ArtifactError(f"adapter keys of {d} do not fit this model: {unexpected[:5]}")
+    try:
+        model.load_audio_state_dict(load_file(d / AUDIO_FILE, device=str(next(model.parameters()).device)))
+    except KeyError as exc:
+        raise ArtifactError(str(exc)) from exc
+    log.info("warm start from %s: LoRA (%d modules) and audio modules loaded", d, meta["num_lora_modules"])
+    return meta

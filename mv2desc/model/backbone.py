@@ -20,7 +20,11 @@ SUPPORTED_MODEL_TYPES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")
 
 
 def backbone_path(cfg: BackboneConfig) -> str:
-    return resolve_tiny(cfg.name_or_path)
+    """The folder or hub name to load: ``mv2desc-tiny:...`` is built on the spot; a path relative to the
+    repository (``assets/tiny-mv-lm``) works from any directory."""
+    name = resolve_tiny(cfg.name_or_path)
+    local = resolve_repo_path(name)
+    return str(local) if local.exists() else name
 
 
 def load_backbone_config(cfg: BackboneConfig):

@@ -157,17 +157,27 @@ class AudioCaptioner(nn.Module):
         out["trainable"] = sum(p.numel() for p in self.parameters() if p.requires_grad)
         return out
 
-    def optimizer_groups(self, lr: float, new_modules_lr: float | None = None, weight_decay: float = 0.0) -> list[dict]:
-        """Parameter groups: LoRA at ``lr``; audio encoder + cross-attention at ``new_modules_lr`` (default ``lr``).
-        Gates and norms get no weight decay."""
+    def optimizer_groups(
+        self, lr: float, new_modules_lr: float | None = None, weight_decay: float = 0.0, gates_lr: float | None = None
+    ) -> list[dict]:
+        """Parameter groups: LoRA at ``lr``; audio encoder + cross-attention at ``new_modules_lr`` (default
+        ``lr``); the tanh gates at ``gates_lr`` (default: ``new_modules_lr``). Gates and norms get no weight decay.
+
+        Why gates have their own rate: at gate 0 the cross-attention's own weights get no gradient (its
+        output is multiplied by tanh(0) = 0), so nothing learns from the audio until the gates move, and
+        Adam moves a gate by about its learning rate per step: at 1e-4 a gate needs ~1,000 steps to reach
+        0.1. A larger gate rate opens the path early while the backbone's output still starts unchanged.
+        """
         audio_ids = {id(p) for m in self.audio_modules().values() for p in m.parameters()}
-        groups: dict[str, list[torch.nn.Parameter]] = {"lora": [], "new": [], "new_no_decay": []}
+        groups: dict[str, list[torch.nn.Parameter]] = {"lora": [], "new": [], "new_no_decay": [], "gates": []}
         for name, p in self.named_parameters():
             if not p.requires_grad:
                 continue
             if id(p) not in audio_ids:
                 groups["lora"].append(p)
-            elif p.ndim < 2:  # gates, biases, norms
+            elif name.endswith("_gate"):
+                groups["gates"].append(p)
+            elif p.ndim < 2:  # biases, norms
                 groups["new_no_decay"].append(p)
             else:
                 groups["new"].append(p)
@@ -176,6 +186,7 @@ class AudioCaptioner(nn.Module):
             {"name": "lora", "params": groups["lora"], "lr": lr, "weight_decay": weight_decay},
             {"name": "new_modules", "params": groups["new"], "lr": new_lr, "weight_decay": weight_decay},
             {"name": "new_modules_no_decay", "params": groups["new_no_decay"], "lr": new_lr, "weight_decay": 0.0},
+            {"name": "gates", "params": groups["gates"], "lr": new_lr if gates_lr is None else gates_lr, "weight_decay": 0.0},
         ]
 
     def enable_gradient_checkpointing(self) -> None:

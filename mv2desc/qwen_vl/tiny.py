@@ -66,8 +66,9 @@ C C# D D# E F F# G G# A A# B major minor BPM 0 1 2 3 4 5 6 7 8 9
 """
 
 
-def make_tiny_tokenizer(out_dir: str | os.PathLike, vocab_size: int = 1024):
-    """A byte-level BPE with Qwen-VL special tokens and chat template, saved to ``out_dir``."""
+def make_tiny_tokenizer(out_dir: str | os.PathLike, vocab_size: int = 1024, corpus: list[str] | None = None):
+    """A byte-level BPE with Qwen-VL special tokens and chat template, saved to ``out_dir``, trained on
+    ``corpus`` (lines; default: the small built-in corpus)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -78,7 +79,7 @@ def make_tiny_tokenizer(out_dir: str | os.PathLike, vocab_size: int = 1024):
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
     )
-    tk.train_from_iterator(_CORPUS.splitlines() * 4, trainer)
+    tk.train_from_iterator(corpus if corpus is not None else _CORPUS.splitlines() * 4, trainer)
     tok = PreTrainedTokenizerFast(
         tokenizer_object=tk, eos_token="<|im_end|>", pad_token="<|endoftext|>", additional_special_tokens=SPECIAL_TOKENS[1:]
     )
@@ -105,13 +106,15 @@ def tiny_config(family: str, tok, *, hidden: int = 64, layers: int = 2):
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
     )
+    half = head_dim // 2  # mrope sections split the rotary half-dimension (t, h, w) as Qwen-VL's 16/24/24 of 64 do
+    mrope = [half // 4, 3 * half // 8, half - half // 4 - 3 * half // 8]
     if family == "qwen2_5_vl":
-        text["rope_parameters"] = {"rope_type": "default", "rope_theta": 1e4, "mrope_section": [2, 3, 3]}
+        text["rope_parameters"] = {"rope_type": "default", "rope_theta": 1e4, "mrope_section": mrope}
         vision = dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=hidden, patch_size=14,
                       window_size=56, fullatt_block_indexes=[1])
         return Qwen2_5_VLConfig(text_config=text, vision_config=vision, **tokens)
     if family == "qwen2_vl":
-        text["rope_parameters"] = {"rope_type": "default", "rope_theta": 1e4, "mrope_section": [2, 3, 3]}
+        text["rope_parameters"] = {"rope_type": "default", "rope_theta": 1e4, "mrope_section": mrope}
         vision = dict(depth=2, embed_dim=32, hidden_size=hidden, num_heads=2, mlp_ratio=2, patch_size=14,
                       spatial_merge_size=2, temporal_patch_size=2)
         return Qwen2VLConfig(text_config=text, vision_config=vision, **tokens)
@@ -124,8 +127,12 @@ def tiny_config(family: str, tok, *, hidden: int = 64, layers: int = 2):
     raise ValueError(f"unknown tiny family {family!r}; choose from {FAMILIES}")
 
 
-def make_tiny_qwen_vl(out_dir: str | os.PathLike, family: str = "qwen2_5_vl", seed: int = 0) -> Path:
-    """Write a tiny random ``family`` checkpoint (weights, tokenizer, image-only processor) to ``out_dir``."""
+def make_tiny_qwen_vl(
+    out_dir: str | os.PathLike, family: str = "qwen2_5_vl", seed: int = 0, *, corpus: list[str] | None = None,
+    vocab_size: int = 1024, hidden: int = 64, layers: int = 2,
+) -> Path:
+    """Write a tiny random ``family`` checkpoint (weights, tokenizer, image-only processor) to ``out_dir``;
+    the tokenizer is trained on ``corpus`` (default: the built-in one)."""
     import torch
     from transformers import AutoModelForImageTextToText
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
@@ -134,8 +141,8 @@ def make_tiny_qwen_vl(out_dir: str | os.PathLike, family: str = "qwen2_5_vl", se
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tok = make_tiny_tokenizer(out)
-    config = tiny_config(family, tok)
+    tok = make_tiny_tokenizer(out, vocab_size, corpus)
+    config = tiny_config(family, tok, hidden=hidden, layers=layers)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = AutoModelForImageTextToText.from_config(config).eval()

@@ -1,0 +1,191 @@
+"""Settings of ``mv2desc mv generate`` (validated on construction; presets in ``configs/infer/``).
+
+One dataclass tree, loaded like every other command's config (:func:`mv2desc.app.parse_config`:
+``--config YAML`` + ``--section.key value`` flags, a "did you mean" on typos). The run's own inputs
+(song, output folder, captioner, renderer, theme, seed, devices, redo) are fields too, so a preset can
+pin any of them and a flag overrides it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from mv2desc.describe.segments import SegmentConfig
+from mv2desc.sync.config import MatchConfig, MetricConfig, RenderConfig, SyncConfig, VisualBeatConfig
+from mv2desc.validation import at_least, one_of, positive
+
+log = logging.getLogger(__name__)
+
+RENDERERS = ("procedural", "svd", "wan")
+
+
+def _mv_segments() -> SegmentConfig:
+    # an MV cuts far more often than a captioner reads: 2-8 bars, following the music's density
+    return SegmentConfig(single_max_s=6.0, target_bars=4, min_bars=2, max_bars=8, max_s=20.0, follow_music=1.0)
+
+
+def _mv_sync() -> SyncConfig:
+    return SyncConfig(render=RenderConfig(fps=24.0, resample="blend"))
+
+
+@dataclass
+class VideoConfig:
+    """Frames of the clips and of the music video.
+
+    Args:
+        width: frame width in pixels (even).
+        height: frame height in pixels (even).
+        fps: frames per second of the clips and of ``mv.mp4``.
+        crf: H.264 quality of the cached clips (lower = better, larger).
+    """
+
+    width: int = 512
+    height: int = 288
+    fps: float = 24.0
+    crf: int = 18
+
+    def __post_init__(self) -> None:
+        at_least("width", self.width, 16)
+        at_least("height", self.height, 16)
+        if self.width % 2 or self.height % 2:
+            raise ValueError(f"width and height must be even (H.264 4:2:0), got {self.width}x{self.height}")
+        positive("fps", self.fps)
+        if not 0 <= self.crf <= 51:
+            raise ValueError(f"crf must be in [0, 51], got {self.crf}")
+
+
+@dataclass
+class ProceduralConfig:
+    """The ``procedural`` renderer (no weights): motion graphics from words and audio.
+
+    Args:
+        shapes: how many shapes at energy 0.5 (scaled by the segment's energy).
+        stop_every: beats between two motion stops at medium pace (calm words double it, fast words halve it).
+        travel: distance moved between two stops, as a fraction of the frame width, at energy 1.
+        texture: amplitude of the background's moving texture (0 = flat gradient), 0..1.
+    """
+
+    shapes: int = 14
+    stop_every: int = 1
+    travel: float = 0.18
+    texture: float = 0.35
+
+    def __post_init__(self) -> None:
+        at_least("shapes", self.shapes, 1)
+        at_least("stop_every", self.stop_every, 1)
+        positive("travel", self.travel)
+        if not 0.0 <= self.texture <= 1.0:
+            raise ValueError(f"texture must be in [0, 1], got {self.texture}")
+
+
+@dataclass
+class ScoreConfig:
+    """Scores written to the report and the storyboard.
+
+    Args:
+        clip_model: a CLIP model folder (``transformers`` CLIPModel + tokenizer); when set, CLIPSIM and
+            cross-scene consistency are computed; empty = skipped (the report says so).
+        frames_per_segment: frames sampled from each segment of ``mv.mp4`` for CLIPSIM and palette consistency.
+        device: device for the CLIP model ("auto", "cpu", "cuda", ...).
+    """
+
+    clip_model: str = ""
+    frames_per_segment: int = 3
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        at_least("frames_per_segment", self.frames_per_segment, 1)
+
+
+@dataclass
+class GenerateConfig:
+    """Song -> music video: segments, descriptions, style sheet, clips, beat-synchronised MP4.
+
+    Args:
+        song: the song (any format FFmpeg decodes).
+        out: output folder (created; refused when it holds files this command did not make).
+        captioner: a captioner artifact or training run folder; empty = the metadata-style describer.
+        renderer: "procedural" (no weights), "svd" or "wan" (diffusers; keyframes by SDXL).
+        theme: free text steering the style sheet (e.g. "neon city at night, two dancers").
+        seed: run seed (each clip's seed derives from it and the segment index).
+        devices: clips rendered in parallel: one process per GPU (procedural: per CPU worker).
+        redo: re-render this segment (0-based) even when cached, then re-assemble; -1 = none.
+        chain: svd/wan: each keyframe is made from the previous clip's last frame (img2img at
+            ``keyframes.chain_strength``) so that scenes flow into each other; clips then render one
+            after the other (``devices`` does not parallelise them).
+        negative_prompt: what image/video prompts avoid (diffusion renderers).
+        segments: how the song is cut (bars on downbeats; density follows the music).
+        video: frame size, rate and clip quality.
+        procedural: the procedural renderer's settings.
+        keyframes: options of the SDXL keyframe generator (``SDXLKeyframeConfig`` fields; svd/wan only).
+        diffusion: options of the svd/wan renderer (``SVDConfig`` / ``WanConfig`` fields).
+        sync: the beat-sync engine that assembles the clips (``mv2desc mv sync``'s settings).
+        scores: CLIP scores and frame sampling.
+        workers: processes for the clips' optical flow during assembly.
+    """
+
+    song: str = ""
+    out: str = ""
+    captioner: str = ""
+    renderer: str = "procedural"
+    theme: str = ""
+    seed: int = 0
+    devices: int = 1
+    redo: int = -1
+    chain: bool = False
+    negative_prompt: str = "blurry, low quality, distorted face, extra limbs, text, watermark"
+    segments: SegmentConfig = field(default_factory=_mv_segments)
+    video: VideoConfig = field(default_factory=VideoConfig)
+    procedural: ProceduralConfig = field(default_factory=ProceduralConfig)
+    keyframes: dict[str, Any] = field(default_factory=dict)
+    diffusion: dict[str, Any] = field(default_factory=dict)
+    sync: SyncConfig = field(default_factory=_mv_sync)
+    scores: ScoreConfig = field(default_factory=ScoreConfig)
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        one_of("renderer", self.renderer, RENDERERS)
+        at_least("devices", self.devices, 1)
+        at_least("workers", self.workers, 1)
+        at_least("redo", self.redo, -1)
+        if self.sync.render.fps and abs(self.sync.render.fps - self.video.fps) > 1e-9:
+            raise ValueError(f"sync.render.fps ({self.sync.render.fps}) must equal video.fps ({self.video.fps}) or be 0")
+        if self.renderer != "procedural":
+            self.diffusion_configs()  # typos in keyframes/diffusion options fail here, before any work
+
+    def diffusion_configs(self) -> tuple[Any, Any] | None:
+        """(keyframe config, renderer config) built from ``keyframes`` / ``diffusion``; None for the
+        procedural renderer, or when the diffusion package is not installed (checked again when the
+        renderer is built). An unknown option is a ``ValueError`` with the closest known one."""
+        if self.renderer == "procedural":
+            return None
+        try:
+            from mv2desc.mvgen.diffusion.keyframes import SDXLKeyframeConfig
+            from mv2desc.mvgen.diffusion.registry import RENDERER_CONFIGS
+        except ModuleNotFoundError as exc:
+            if "mv2desc.mvgen.diffusion" not in str(exc):
+                raise
+            log.debug("mv2desc.mvgen.diffusion is not available; %s options checked when the renderer is built", self.renderer)
+            return None
+        return _build("keyframes", SDXLKeyframeConfig, self.keyframes), _build("diffusion", RENDERER_CONFIGS[self.renderer], self.diffusion)
+
+
+def _build(section: str, cls: type, options: dict[str, Any]) -> Any:
+    """``cls(**options)``; an unknown key is a ValueError naming the closest field."""
+    import difflib
+
+    known = list(cls.__dataclass_fields__)
+    for key in options:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {section}.{close[0]}?)" if close else ""
+            raise ValueError(f"{section}.{key} is not a {cls.__name__} option{hint}; known: {', '.join(known)}")
+    return cls(**options)
+
+
+__all__ = [
+    "GenerateConfig", "MatchConfig", "MetricConfig", "ProceduralConfig", "RenderConfig", "ScoreConfig", "SegmentConfig",
+    "SyncConfig", "VideoConfig", "VisualBeatConfig",
+]

@@ -1,0 +1,71 @@
+"""``timeline.otio``: the cut as an editing suite opens it (OpenTimelineIO).
+
+* a video track: the clips in the order and at the place they have in ``mv.mp4``, each a source range
+  into its cached clip file (with a ``LinearTimeWarp`` effect giving the mean speed where the sync
+  engine stretched it);
+* an audio track: the song, whole;
+* markers: every beat and downbeat on the audio track, every segment boundary on the video track.
+
+Times use the video's frame rate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import opentimelineio as otio
+
+
+def _t(seconds: float, rate: float) -> otio.opentime.RationalTime:
+    return otio.opentime.RationalTime(round(seconds * rate, 3), rate)
+
+
+def _range(start: float, duration: float, rate: float) -> otio.opentime.TimeRange:
+    return otio.opentime.TimeRange(_t(start, rate), _t(duration, rate))
+
+
+def _marker(name: str, t: float, rate: float, colour: str) -> otio.schema.Marker:
+    return otio.schema.Marker(name=name, marked_range=_range(t, 0.0, rate), color=colour)
+
+
+def build_timeline(name: str, song: str, song_duration_s: float, fps: float, shown: list[dict],
+                   beats_s: list[float], downbeats_s: list[float]) -> otio.schema.Timeline:
+    """``shown``: per clip on screen, ``{"segment", "path", "clip_duration_s", "src_start_s", "src_end_s",
+    "out_start_s", "out_end_s", "description"}`` in output order."""
+    timeline = otio.schema.Timeline(name=name, global_start_time=_t(0.0, fps))
+    video = otio.schema.Track(name="MV", kind=otio.schema.TrackKind.Video)
+    for c in shown:
+        out_dur = c["out_end_s"] - c["out_start_s"]
+        clip = otio.schema.Clip(
+            name=f"segment {c['segment']}",
+            media_reference=otio.schema.ExternalReference(
+                target_url=Path(c["path"]).resolve().as_uri(), available_range=_range(0.0, c["clip_duration_s"], fps)),
+            source_range=_range(c["src_start_s"], out_dur, fps),
+            metadata={"mv2desc": {"segment": c["segment"], "description": c["description"]}},
+        )
+        speed = (c["src_end_s"] - c["src_start_s"]) / out_dur if out_dur > 0 else 1.0
+        if abs(speed - 1.0) > 1e-3:
+            clip.effects.append(otio.schema.LinearTimeWarp(name="sync stretch (mean)", time_scalar=speed))
+        video.append(clip)
+        video.markers.append(_marker(f"segment {c['segment']}", c["out_start_s"], fps, otio.schema.MarkerColor.GREEN))
+    audio = otio.schema.Track(name="Song", kind=otio.schema.TrackKind.Audio)
+    audio.append(otio.schema.Clip(
+        name=Path(song).name,
+        media_reference=otio.schema.ExternalReference(target_url=Path(song).resolve().as_uri(),
+                                                      available_range=_range(0.0, song_duration_s, fps)),
+        source_range=_range(0.0, song_duration_s, fps),
+    ))
+    for t in beats_s:
+        audio.markers.append(_marker("beat", t, fps, otio.schema.MarkerColor.YELLOW))
+    for t in downbeats_s:
+        audio.markers.append(_marker("downbeat", t, fps, otio.schema.MarkerColor.RED))
+    timeline.tracks.append(video)
+    timeline.tracks.append(audio)
+    return timeline
+
+
+def write_timeline(path: str | Path, timeline: otio.schema.Timeline) -> Path:
+    """Write ``timeline`` as OTIO JSON, atomically."""
+    from mv2desc.atomic import atomic_write_bytes
+
+    return atomic_write_bytes(path, otio.adapters.write_to_string(timeline, "otio_json").encode("utf-8"))

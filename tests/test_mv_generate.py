@@ -107,6 +107,25 @@ def test_cache_resume_redo_and_edit(run):
     assert "calm blue ocean" in r["segments"][0]["prompt"]
 
 
+def test_two_render_workers_make_the_same_clips(run, tmp_path):
+    """``--devices 2``: clips rendered in two worker processes are the same clips (same cache keys, same
+    decoded frames) as rendered in this process."""
+    from mv2desc.media.video import iter_frames
+
+    out = tmp_path / "mv2"
+    assert _generate(run["song"], out, "--theme", "red neon city at night", "--devices", "2") == 0
+    r = _report(out)
+    assert r["render"]["devices"] == 2 and r["render"]["rendered"] == len(r["segments"])
+    first = {s["index"]: s for s in run["report"]["segments"]}
+    for seg in r["segments"]:
+        if seg["edited"] or first[seg["index"]]["edited"]:
+            continue
+        assert seg["cache_key"] == first[seg["index"]]["cache_key"]
+        a, b = (np.stack(list(iter_frames(p))).astype(np.int16) for p in (seg["clip"], first[seg["index"]]["clip"]))
+        psnr = 10 * np.log10(255.0**2 / max(float(np.mean((a - b) ** 2)), 1e-9))
+        assert a.shape == b.shape and psnr > 35.0, psnr  # the same frames, up to H.264 encoding (x264 threads vary)
+
+
 def test_short_song_gives_a_short_video(tmp_path):
     song = _song(tmp_path / "short.wav", [(0.6, 3.0)])
     assert _generate(song, tmp_path / "mv") == 0

@@ -65,8 +65,13 @@ def _pad(seqs: list[torch.Tensor], width: int) -> tuple[torch.Tensor, torch.Tens
 
 
 def _list(value: Any) -> Any:
-    """A column value as a sequence: ``None`` -> ``[]``; numpy arrays (``describe``'s rows) stay arrays."""
-    return [] if value is None else value
+    """A column value as a sequence: ``None`` -> ``[]``; numpy arrays (``describe``'s rows) stay arrays,
+    copied when read-only (torch warns on, and must not share, memory it cannot write)."""
+    if value is None:
+        return []
+    if getattr(value, "flags", None) is not None and not value.flags.writeable:
+        return value.copy()
+    return value
 
 
 def _as_2d(value: Any, width: int) -> torch.Tensor:

@@ -23,7 +23,7 @@ from mv2desc.mvgen.config import ProceduralConfig
 from mv2desc.mvgen.renderers.base import ClipRequest
 from mv2desc.mvgen.words import colours_in, pace_of, scene_of
 
-VERSION = 1  # bump when the drawing changes (part of every clip's cache key)
+VERSION = 2  # bump when the drawing changes (part of every clip's cache key); 2: mirror-tiled texture
 _REST = 0.15  # share of each interval spent at rest after a stop
 
 
@@ -59,7 +59,7 @@ def flash(times: np.ndarray, onsets: tuple[float, ...], decay_s: float = 0.08) -
 
 
 def _background(palette: list[tuple[int, int, int]], w: int, h: int, texture: float, rng: np.random.Generator):
-    """(gradient ``(H, W, 3)`` float32, texture ``(2H, 2W)`` float32 in -1..1 tiled seamlessly)."""
+    """(gradient ``(H, W, 3)`` float32, texture ``(2H, 2W)`` float32 in -1..1, mirror-tiled: no seams)."""
     dark = min(palette, key=sum)
     other = palette[1] if palette[0] == dark and len(palette) > 1 else palette[0]
     top = np.array(dark, np.float32)
@@ -68,7 +68,9 @@ def _background(palette: list[tuple[int, int, int]], w: int, h: int, texture: fl
     grad = np.broadcast_to(top * (1 - ramp) + bottom * ramp, (h, w, 3)).copy()
     small = rng.standard_normal((max(4, h // 24), max(4, w // 24))).astype(np.float32)
     tex = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
-    tex = np.tile(tex / (np.abs(tex).max() or 1.0), (2, 2)) * 40.0 * texture
+    tex = tex / (np.abs(tex).max() or 1.0)
+    # mirrored, not repeated: a repeated noise tile shows its seams as lines when the camera moves over them
+    tex = np.block([[tex, tex[:, ::-1]], [tex[::-1, :], tex[::-1, ::-1]]]) * 40.0 * texture
     return grad, tex
 
 

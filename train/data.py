@@ -108,7 +108,7 @@ class RowDataset(Dataset):
         row = self.split[int(i)]
         if self.audio_from is not None:
             other = self.split[self.audio_from[int(i)]]
-            row.update({k: other[k] for k in AUDIO_COLUMNS if k in other and k not in self.MEASURED})
+            row.update({k: other[k] for k in AUDIO_COLUMNS if k in other})
         return row
 
 

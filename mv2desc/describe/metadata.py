@@ -136,13 +136,17 @@ def _pick(options: Sequence[str], key: str, salt: str) -> str:
     return options[stable_hash(f"{salt}\x00{key}") % len(options)]
 
 
+def _tempo_word(bpm: float, tempo_cls: str, rules: DescriberRules) -> str:
+    """The class's first word, or its last ("fast" rather than "upbeat") from ``fast_word_bpm`` on."""
+    words = rules.tempo_words[tempo_cls]
+    return words[-1] if tempo_cls == "fast" and bpm >= rules.fast_word_bpm else words[0]
+
+
 def tempo_words(bpm: float, rules: DescriberRules | None = None, bins: AttributeConfig = DEFAULT_BINS) -> tuple[str, str]:
-    """(tempo word, pace phrase) for a tempo (the first variant of each)."""
+    """(tempo word, pace phrase) for a tempo (the first pace variant)."""
     rules = rules or load_rules()
     cls_ = tempo_class(bpm, bins)
-    words = rules.tempo_words[cls_]
-    word = words[-1] if cls_ == "fast" and bpm >= rules.fast_word_bpm else words[0]
-    return word, rules.pace[cls_][0]
+    return _tempo_word(bpm, cls_, rules), rules.pace[cls_][0]
 
 
 def energy_words(rms_db: float, rules: DescriberRules | None = None, bins: AttributeConfig = DEFAULT_BINS) -> tuple[str, str]:
@@ -198,8 +202,7 @@ def describe(
     tempo_cls, energy_cls = tempo_class(bpm_value, bins), energy_class(float(measured["rms_db_mean"]), bins)
     mood_cls = mood_class(str(measured["mode"]), facts.valence)
     key = f"{seed}\x00{facts.id}"
-    words = rules.tempo_words[tempo_cls]
-    tempo_word = words[-1] if tempo_cls == "fast" and bpm_value >= rules.fast_word_bpm else words[0]
+    tempo_word = _tempo_word(bpm_value, tempo_cls, rules)
     energy_word = _pick(rules.energy_words[energy_cls], key, "energy")
     mood = _pick(rules.mood_words[mood_cls], key, "mood")
     variant = stable_hash(key) % 3

@@ -8,15 +8,12 @@ pin any of them and a flag overrides it.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from mv2desc.describe.segments import SegmentConfig
 from mv2desc.sync.config import MatchConfig, MetricConfig, RenderConfig, SyncConfig, VisualBeatConfig
 from mv2desc.validation import at_least, one_of, positive
-
-log = logging.getLogger(__name__)
 
 RENDERERS = ("procedural", "svd", "wan")
 
@@ -157,18 +154,12 @@ class GenerateConfig:
 
     def diffusion_configs(self) -> tuple[Any, Any] | None:
         """(keyframe config, renderer config) built from ``keyframes`` / ``diffusion``; None for the
-        procedural renderer, or when the diffusion package is not installed (checked again when the
-        renderer is built). An unknown option is a ``ValueError`` with the closest known one."""
+        procedural renderer. An unknown option is a ``ValueError`` with the closest known one."""
         if self.renderer == "procedural":
             return None
-        try:
-            from mv2desc.mvgen.diffusion.keyframes import SDXLKeyframeConfig
-            from mv2desc.mvgen.diffusion.registry import RENDERER_CONFIGS
-        except ModuleNotFoundError as exc:
-            if "mv2desc.mvgen.diffusion" not in str(exc):
-                raise
-            log.debug("mv2desc.mvgen.diffusion is not available; %s options checked when the renderer is built", self.renderer)
-            return None
+        from mv2desc.mvgen.diffusion.keyframes import SDXLKeyframeConfig  # dataclasses only: diffusers is not imported
+        from mv2desc.mvgen.diffusion.registry import RENDERER_CONFIGS
+
         return _build("keyframes", SDXLKeyframeConfig, self.keyframes), _build("diffusion", RENDERER_CONFIGS[self.renderer], self.diffusion)
 
 

@@ -9,20 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mv2desc.errors import UserError
-
 if TYPE_CHECKING:
     from mv2desc.mvgen.config import GenerateConfig
     from mv2desc.mvgen.renderers.base import ClipRenderer, KeyframeGenerator
-
-
-def _diffusion(cfg: GenerateConfig):
-    built = cfg.diffusion_configs()
-    if built is None:
-        raise UserError(f"renderer '{cfg.renderer}' needs mv2desc.mvgen.diffusion, which this install lacks; use --renderer procedural")
-    from mv2desc.mvgen.diffusion import registry
-
-    return registry, built
 
 
 def build_renderer(cfg: GenerateConfig) -> ClipRenderer:
@@ -31,11 +20,15 @@ def build_renderer(cfg: GenerateConfig) -> ClipRenderer:
         from mv2desc.mvgen.renderers.procedural import ProceduralRenderer
 
         return ProceduralRenderer(cfg.procedural)
-    registry, (_, renderer_cfg) = _diffusion(cfg)
+    from mv2desc.mvgen.diffusion import registry
+
+    _, renderer_cfg = cfg.diffusion_configs()
     return registry.build_renderer(cfg.renderer, renderer_cfg)
 
 
 def build_keyframes(cfg: GenerateConfig) -> KeyframeGenerator:
     """The keyframe generator (SDXL) for renderers that need one."""
-    registry, (keyframe_cfg, _) = _diffusion(cfg)
+    from mv2desc.mvgen.diffusion import registry
+
+    keyframe_cfg, _ = cfg.diffusion_configs()
     return registry.build_keyframes(keyframe_cfg)

@@ -87,3 +87,26 @@ def test_score_captions_and_eval_score_report_it(tmp_path, capsys):
     path.write_text(json.dumps({"prediction": "x", "reference": "x"}) + "\n")
     assert eval_main(["score", "--predictions", str(path), "--attributes_config", str(cfg)]) == 2
     assert "unknown attribute-config keys" in capsys.readouterr().err
+
+
+def test_negation_hyphenated_compounds_and_number_formats():
+    """Issue 17 item 10: phrasing a captioner or a person writes (more in test_attribute_vocabulary.py)."""
+    assert text_classes("Not fast, a slow drift")["tempo"] == "slow"  # a negated word does not count
+    assert text_classes("far from calm, it turns loud")["energy"] == "intense"
+    assert text_classes("it isn't bright; a gloomy piece")["mode"] == "minor"
+    assert text_classes("not slow but fast")["tempo"] == "fast"  # "but" ends the negation's scope
+    assert text_classes("a fast-paced montage")["tempo"] == "fast"
+    assert text_classes("a minor-key lament")["mode"] == "minor"
+    assert text_classes("slow-motion shots")["tempo"] is None  # a picture, not a tempo
+    for said in ("120-bpm", "120bpm", "120 BPM", "120.5 bpm", "~120 bpm", "120 beats per minute"):
+        assert text_classes(f"a groove at {said}, slow and calm")["tempo"] == "fast", said
+    assert text_classes("at 84.6 BPM")["tempo"] == audio_classes({"tempo_bpm": 84.6, "rms_db_mean": -20, "mode": "major"})["tempo"] == "mid"
+    assert text_classes("at 0 BPM")["tempo"] is None  # no tempo is not a slow tempo
+
+
+def test_audio_without_a_tempo_has_no_tempo_class():
+    """Issue 17 item 13: a song without beats (tempo 0) is not "slow"; stating a tempo for it is wrong."""
+    beatless = {"tempo_bpm": 0.0, "rms_db_mean": -100.0, "mode": "major"}
+    assert audio_classes(beatless)["tempo"] is None
+    r = attribute_consistency(["a beatless, calm drone", "a slow, calm drone"], [beatless, beatless])
+    assert r["tempo"]["score"] == 0.5

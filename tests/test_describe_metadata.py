@@ -100,3 +100,23 @@ def test_rules_file_is_validated(tmp_path):
     bad.write_text(yaml.safe_dump(rules))
     with pytest.raises(ValueError, match="unknown keys \\['scens'\\], missing keys \\['scenes'\\]"):
         DescriberRules.from_yaml(bad)
+
+
+@pytest.mark.parametrize("bpm, said", [(84.4, "84 BPM"), (84.5, "85 BPM"), (84.6, "85 BPM"), (119.5, "120 BPM"), (120.4, "120 BPM")])
+def test_the_describer_states_the_tempo_it_classifies(bpm, said):
+    """Issue 17 item 10: next to a bin edge the printed tempo and the words agree, so the describer's own
+    text scores 1.0 (it used to print "85 BPM" with the words of 84.6, "slow")."""
+    for i in range(6):  # every phrasing variant
+        row = measured(bpm=bpm)
+        text = describe(SongFacts(id=f"e{i}"), row, None, include_identity=False)
+        assert said in text, text
+        assert attribute_consistency([text], [row])["overall"]["score"] == 1.0, text
+
+
+@pytest.mark.parametrize("bpm", [0.0, None])
+def test_no_tempo_measured_no_bpm_stated(bpm):
+    """Issue 17 item 13: a silent song (no beats, tempo 0) was described as "(0 BPM)" and "slow"."""
+    for i in range(6):
+        text = describe(SongFacts(id=f"s{i}"), measured(bpm=bpm, rms=-100.0), None, include_identity=False)
+        assert "BPM" not in text and "beatless" in text, text
+        assert text_classes(text)["tempo"] is None, text

@@ -75,16 +75,29 @@ def test_storyboard_is_self_contained(run):
 
 
 def test_timeline_reads_back(run):
+    """Each video clip of the timeline is its segment's material, placed on the segment's span, and every
+    media reference is relative to the timeline's folder and points at the file it names."""
     import opentimelineio as otio
 
-    tl = otio.adapters.read_from_file(str(run["out"] / "timeline.otio"))
+    out, report = run["out"], run["report"]
+    tl = otio.adapters.read_from_file(str(out / "timeline.otio"))
     video = [t for t in tl.tracks if t.kind == otio.schema.TrackKind.Video][0]
     audio = [t for t in tl.tracks if t.kind == otio.schema.TrackKind.Audio][0]
-    shown = sum(s["shown"] for s in run["report"]["segments"])
-    assert len(list(video.find_clips())) == shown and len(list(audio.find_clips())) == 1
+    clips = list(video.find_clips())
+    segs = report["segments"]
+    assert len(clips) == len(segs) and len(list(audio.find_clips())) == 1
+    for clip, seg in zip(clips, segs):
+        url = clip.media_reference.target_url
+        assert not url.startswith(("/", "file:")), url
+        assert (out / url).resolve() == Path(seg["material"]).resolve()
+        placed = video.range_of_child(clip)
+        assert placed.start_time.to_seconds() == pytest.approx(seg["start_s"], abs=0.5 / 12 + 1e-6)
+        assert placed.end_time_exclusive().to_seconds() == pytest.approx(seg["end_s"], abs=0.5 / 12 + 1e-6)
+    song_url = list(audio.find_clips())[0].media_reference.target_url
+    assert (out / song_url).resolve() == run["song"].resolve()
     names = {m.name for m in audio.markers}
     assert {"beat", "downbeat"} <= names
-    assert len(video.markers) == shown
+    assert len(video.markers) == len(segs)
     assert video.duration().to_seconds() == pytest.approx(16.0, abs=0.1)
 
 
@@ -216,3 +229,16 @@ def test_storyboard_screenshot(run, tmp_path):
     subprocess.run(["bash", str(REPO / "scripts/screenshot_storyboard.sh"), str(run["out"] / "storyboard.html"), str(png)],
                    check=True, timeout=120, capture_output=True)
     assert png.stat().st_size > 10_000
+
+
+def test_a_downbeat_next_to_the_start_makes_no_sliver_segment():
+    """A downbeat 10 ms into the song (the tracker's first beat) is not a cut: no segment shorter than a
+    quarter bar (it would be empty on a video's frame grid)."""
+    from mv2desc.beats import MusicBeats
+    from mv2desc.describe.segments import SegmentConfig, segment_song
+
+    beats = np.arange(0.01, 8.0, 0.5)
+    music = MusicBeats(120.0, beats, beats[::4], "librosa", 8.0)
+    segs = segment_song(8.0, music, SegmentConfig(single_max_s=6, target_bars=1, min_bars=1, max_bars=2))
+    assert segs[0].start_s == 0.0 and segs[-1].end_s == 8.0
+    assert min(s.duration_s for s in segs) >= 0.5 and len(segs) >= 3, segs

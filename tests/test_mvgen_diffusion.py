@@ -237,3 +237,42 @@ def test_mv_generate_with_svd_chained_keyframes_resumes_from_the_cache(tiny, tmp
     again = json.loads((tmp_path / "mv" / "report.json").read_text())
     assert again["render"]["rendered"] == 0 and again["render"]["cached"] == report["render"]["clips"]
     assert sorted((tmp_path / "mv" / "cache" / "keyframes").glob("*.png")) == keyframes  # same chain, same keys
+
+
+def test_mv_generate_with_svd_shows_each_segment_its_own_clip(tiny, tmp_path):
+    """Issue 17 item 1 on a real (tiny) SVD: fixed 4-frame clips, segments of 2 s and more. Every output
+    frame inside segment k is nearest to a frame of segment k's own clip (not another segment's), and the
+    report's spans are the segments' spans: no carousel."""
+    from infer.__main__ import main as mv_main
+    from mv2desc.media.audio import write_audio
+    from mv2desc.media.video import iter_frames
+    from mv2desc.synth import SongSpec, render
+
+    song = write_audio(tmp_path / "song.wav", render(SongSpec(tempo_bpm=120, energy=0.7, duration_s=8.0), 22050), 22050)
+    out = tmp_path / "mv"
+    argv = ["generate", str(song), "--out", str(out), "--renderer", "svd",
+            "--video.width", str(W), "--video.height", str(H), "--video.fps", "8", "--sync.render.fps", "8", "--workers", "1",
+            "--keyframes.name_or_path", str(tiny["sdxl"]), "--keyframes.steps", "2",
+            "--diffusion.name_or_path", str(tiny["svd"]), "--diffusion.num_frames", "4", "--diffusion.steps", "2",
+            "--diffusion.width", "32", "--diffusion.height", "32", "--diffusion.decode_chunk_size", "4",
+            "--segments.target_bars", "1", "--segments.min_bars", "1", "--segments.max_bars", "2"]
+    assert mv_main(argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    segs = report["segments"]
+    assert len(segs) >= 3 and report["sync"]["output"]["resample"] == "flow"  # 8 fps clips, flow frames
+    clips = [np.stack(list(iter_frames(s["clip"]))).astype(np.int16) for s in segs]
+    assert all(len(c) == 4 for c in clips)
+    video = np.stack(list(iter_frames(out / "mv.mp4"))).astype(np.int16)
+    checked = 0
+    for k, s in enumerate(segs):
+        assert s["out_start_s"] == pytest.approx(s["start_s"], abs=1 / 16 + 1e-6)
+        assert s["out_end_s"] == pytest.approx(s["end_s"], abs=1 / 16 + 1e-6)
+        assert s["fill"] and s["fill"]["clip_frames"] == 4
+        for i in range(len(video)):
+            t = (i + 0.5) / 8
+            if not s["start_s"] + 1 / 8 <= t <= s["end_s"] - 1 / 8:
+                continue
+            dist = [min(float(np.abs(video[i] - f).mean()) for f in c) for c in clips]
+            assert int(np.argmin(dist)) == k, (k, i, dist)
+            checked += 1
+    assert checked >= len(video) // 2

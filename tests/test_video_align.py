@@ -205,3 +205,51 @@ def test_shot_times_map_to_clip_time_through_their_own_part():
     assert d.to_clip_time(55.0) == 24.0  # after it: the second part's offset
     assert VideoDescription(text="t", offset_s=35.0, align_score=0.8, shots=[], shot_captions=[], prompt="", captioner="c",
                             fuser="f").to_clip_time(40.0) == 5.0
+
+
+# ------------------------------------------------------------------ a clip with a digitally silent stretch (issue 17, item 12)
+
+
+@pytest.fixture(scope="module")
+def silent_tracks(tmp_path_factory):
+    """The song with 8 s of exact zeros at the clip's start, middle or end (a break, a silent intro); the
+    video holds it (low-passed, quieter, with noise where the song is silent) 35 s in."""
+    d = tmp_path_factory.mktemp("align_silent")
+    song0 = _song(100.0, seed=1)
+    intro = 0.8 * render(SongSpec(tempo_bpm=97, key="D", duration_s=INTRO_S, seed=7), SR)[: int(INTRO_S * SR)]
+    out = {}
+    for where, at in (("start", 0.0), ("middle", 11.0), ("end", 22.0)):
+        song = song0.copy()
+        song[_sl(CLIP_AT_S + at, CLIP_AT_S + at + 8.0)] = 0.0
+        path = d / f"{where}.wav"
+        write_audio(path, _as_video_soundtrack(np.concatenate([intro, song]), seed=3), SR)
+        out[where] = ((song[_sl(CLIP_AT_S, CLIP_AT_S + CLIP_S)].astype(np.float32), SR), path)
+    return out
+
+
+@pytest.mark.parametrize("feature", ["onset", "chroma"])
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+def test_digitally_silent_part_of_the_clip_does_not_vote(silent_tracks, where, feature):
+    """Silence correlates with nothing: it used to put the clip 6 s early (the edit limit) and flag an edit,
+    or reject the video. The silent frames are left out, every part maps to the true offset."""
+    clip, path = silent_tracks[where]
+    al = locate_clip(clip, path, feature=feature)
+    assert abs(al.offset_s - TRUE_OFFSET_S) < 0.020, al.summary()
+    assert not al.piecewise, al.summary()
+    assert all(abs(p.offset_s - TRUE_OFFSET_S) < 0.020 for p in al.parts), al.summary()
+    assert al.score > MIN_SCORE and al.agreement > 0.9, al.summary()
+
+
+def test_masked_xcorr_ignores_the_masked_frames():
+    from data_prep.video.align import normalized_xcorr
+
+    rng = np.random.default_rng(0)
+    video = rng.standard_normal((2, 400))
+    template = video[:, 100:160].copy()
+    template[:, 20:40] = 0.0  # "silence" in the clip where the video has material
+    mask = np.ones(60, dtype=bool)
+    mask[20:40] = False
+    xc = normalized_xcorr(video, template, mask)
+    assert int(np.argmax(xc)) == 100 and xc[100] == pytest.approx(1.0)
+    assert normalized_xcorr(video, template, np.ones(60, dtype=bool)) == pytest.approx(normalized_xcorr(video, template))
+    assert not np.any(normalized_xcorr(video, template, np.zeros(60, dtype=bool)))

@@ -9,6 +9,10 @@ The search is piecewise (issue 11b): the clip is split into a few sub-windows, e
 own, and the most consistent chain of locations is kept (neighbouring parts may differ by a small edit,
 never by tens of seconds). A video edited inside the clip's window then maps each part to its own frames
 or is rejected; it is never aligned as a whole to the wrong place (e.g. a repeated chorus).
+
+Frames where the clip is digitally silent (below ``SILENCE_RMS``) hold no signal: they are left out of
+every correlation (a masked correlation), and a part that is mostly silence does not vote on the offset;
+it takes the offset of its neighbours (issue 17, item 12).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from mv2desc.errors import MediaError
 from mv2desc.media.audio import load_audio, resample
 
 N_FFT = 2048
+SILENCE_RMS = 1e-4  # -80 dBFS frame RMS: digital silence or dither, nothing to align on
 
 _DECODE_REASONS = {
     "missing_audio": E.VIDEO_MISSING,
@@ -99,23 +104,42 @@ def alignment_features(y: np.ndarray, sr: int, feature: str, hop_length: int) ->
     raise ValueError(f"unknown alignment feature {feature!r} (expected 'onset' or 'chroma')")
 
 
-def normalized_xcorr(signal: np.ndarray, template: np.ndarray) -> np.ndarray:
+def active_frames(y: np.ndarray, hop_length: int) -> np.ndarray:
+    """(T,) bool, frame t (at t * hop) holds signal: its RMS over ``N_FFT`` samples is above ``SILENCE_RMS``."""
+    import librosa
+
+    return librosa.feature.rms(y=y, frame_length=N_FFT, hop_length=hop_length)[0] > SILENCE_RMS
+
+
+def normalized_xcorr(signal: np.ndarray, template: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Pearson correlation of ``template`` (D, M) with every length-M window of ``signal`` (D, N).
 
     Returns (N - M + 1,) scores in [-1, 1]; windows with no variance score 0. Each feature row has
-    its own mean removed (per window), and the rows are pooled in one correlation.
+    its own mean removed (per window), and the rows are pooled in one correlation. ``mask`` (M,) bool
+    keeps only those template frames (and the window frames facing them) in the correlation; with
+    no frame kept every score is 0.
     """
     d, m = template.shape
     if signal.shape[0] != d or signal.shape[1] < m:
         raise ValueError(f"signal {signal.shape} cannot hold template {template.shape}")
-    t0 = template - template.mean(axis=1, keepdims=True)  # (D, M)
+    if mask is not None and not np.all(mask):
+        w = np.asarray(mask, dtype=np.float64).reshape(-1)
+        n_w = float(w.sum())
+        if n_w == 0:
+            return np.zeros(signal.shape[1] - m + 1)
+        t0 = (template - (template * w).sum(axis=1, keepdims=True) / n_w) * w
+        s1 = fftconvolve(signal, w[None, ::-1], mode="valid", axes=1)  # (D, N - M + 1) masked window sums
+        s2 = fftconvolve(signal**2, w[None, ::-1], mode="valid", axes=1)
+    else:
+        n_w = float(m)
+        t0 = template - template.mean(axis=1, keepdims=True)  # (D, M)
+        c1 = np.concatenate([np.zeros((d, 1)), np.cumsum(signal, axis=1)], axis=1)  # (D, N + 1)
+        c2 = np.concatenate([np.zeros((d, 1)), np.cumsum(signal**2, axis=1)], axis=1)
+        s1 = c1[:, m:] - c1[:, :-m]  # (D, N - M + 1) window sums
+        s2 = c2[:, m:] - c2[:, :-m]
     t_energy = float((t0**2).sum())
     num = fftconvolve(signal, t0[:, ::-1], mode="valid", axes=1).sum(axis=0)  # (N - M + 1,)
-    c1 = np.concatenate([np.zeros((d, 1)), np.cumsum(signal, axis=1)], axis=1)  # (D, N + 1)
-    c2 = np.concatenate([np.zeros((d, 1)), np.cumsum(signal**2, axis=1)], axis=1)
-    s1 = c1[:, m:] - c1[:, :-m]  # (D, N - M + 1) window sums
-    s2 = c2[:, m:] - c2[:, :-m]
-    w_energy = np.maximum((s2 - s1**2 / m).sum(axis=0), 0.0)  # (N - M + 1,) window variance * M
+    w_energy = np.maximum((s2 - s1**2 / n_w).sum(axis=0), 0.0)  # (N - M + 1,) window variance * n_w
     den = np.sqrt(w_energy * t_energy)
     ok = den > 1e-9 * max(float(den.max(initial=0.0)), 1e-30)
     out = np.zeros_like(num)
@@ -181,12 +205,17 @@ def locate_clip(
         )
     clip_f = alignment_features(clip_y, sample_rate, feature, hop_length)  # (D, M)
     video_f = alignment_features(video_y, sample_rate, feature, hop_length)  # (D, N)
+    sound = np.zeros(clip_f.shape[1], dtype=bool)
+    act = active_frames(clip_y, hop_length)[: sound.size]
+    sound[: act.size] = act
     # The clip's first and last frames see its artificial edges (centred STFT padding), which the
     # video has not got at that point: leave them out of the template.
     edge = max(1, N_FFT // (2 * hop_length))
     template = clip_f[:, edge:-edge] if clip_f.shape[1] > 4 * edge else clip_f
     lead = edge if template is not clip_f else 0
-    if not np.any(template - template.mean(axis=1, keepdims=True)):
+    active = sound[lead : lead + template.shape[1]]
+    heard = template[:, active]
+    if not heard.size or not np.any(heard - heard.mean(axis=1, keepdims=True)):
         raise VideoDescriptionError(E.CLIP_EMPTY, f"the clip has no {feature} variation to align")
     if video_f.shape[1] < template.shape[1]:
         raise VideoDescriptionError(E.VIDEO_TOO_SHORT, "video soundtrack is shorter than the clip")
@@ -201,6 +230,7 @@ def locate_clip(
         min_part_frames=max(2, int(round(min_part_s / frame_s))),
         max_edit_frames=max(0, int(round(max_edit_s / frame_s))),
         min_part_score=min_part_score,
+        active=active,
     )
 
 
@@ -218,13 +248,19 @@ def align_feature_sequences(
     min_part_frames: int,
     max_edit_frames: int,
     min_part_score: float,
+    active: np.ndarray | None = None,
 ) -> Alignment:
     """Piecewise alignment of ``template`` (D, M) (clip frames ``lead`` .. ``lead + M``) in ``video_f`` (D, N).
 
+    ``active`` (M,) bool marks the template frames that hold signal (default: all); the others are
+    left out of every correlation.
+
     1. Split the template into K = min(parts, M // min_part_frames) (at least 1) equal parts and
        correlate each with the whole video; a part at video frame L implies a clip start L - a_p.
-    2. Choose one implied start per part maximising the sum of the parts' scores (weighted by their
-       length) under the constraint that neighbouring parts' starts differ by at most
+       A part votes when at least half its frames hold signal (when none does, every part with any
+       signal votes); a part that does not vote follows its previous voting neighbour (else the next).
+    2. Choose one implied start per voting part maximising the sum of the parts' scores (weighted by
+       their frames with signal) under the constraint that neighbouring voters' starts differ by at most
        ``max_edit_frames`` (dynamic programming with a sliding maximum; a coarse DTW).
     3. All starts within 2 frames: one contiguous match; the offset and score come from the whole
        template near there (as precise as a single-window search). Otherwise the video is an edit:
@@ -240,29 +276,38 @@ def align_feature_sequences(
     k_parts = int(max(1, min(parts, m // max(1, min_part_frames))))
     bounds = np.linspace(0, m, k_parts + 1).round().astype(int)
     r = n + m  # implied-start index i <-> start frame i - m (a later part may imply a start before 0)
-    lanes, xcs, weights = [], [], []
+    heard = np.ones(m, dtype=bool) if active is None else np.asarray(active, dtype=bool).reshape(-1)
+    lanes, xcs, weights, enough = [], [], [], []
     for p in range(k_parts):
         a, b = int(bounds[p]), int(bounds[p + 1])
-        part = template[:, a:b]
-        xc = normalized_xcorr(video_f, part)  # (n - (b - a) + 1,), index = video frame of the part
+        part, mask = template[:, a:b], heard[a:b]
+        xc = normalized_xcorr(video_f, part, mask)  # (n - (b - a) + 1,), index = video frame of the part
         lane = np.full(r, -1.0)
         lane[m - a : m - a + xc.size] = xc
-        informative = bool(np.any(part - part.mean(axis=1, keepdims=True)))
+        sound = part[:, mask]
+        informative = bool(sound.size) and bool(np.any(sound - sound.mean(axis=1, keepdims=True)))
         lanes.append(lane)
         xcs.append(xc)
-        weights.append((b - a) / m if informative else 0.0)
-    w = np.asarray(weights)
-    # Viterbi over parts: acc[p][i] = best weighted score of parts 0..p with part p at implied start i.
-    acc = [w[0] * lanes[0]]
+        weights.append(int(mask.sum()) / m if informative else 0.0)
+        enough.append(informative and 2 * int(mask.sum()) >= b - a)
+    voters = [p for p in range(k_parts) if enough[p]] or [p for p in range(k_parts) if weights[p] > 0]
+    if not voters:
+        raise VideoDescriptionError(E.CLIP_EMPTY, "no part of the clip holds a signal to align")
+    w = np.asarray([weights[p] if p in voters else 0.0 for p in range(k_parts)])
+    # Viterbi over the voting parts: acc[j][i] = best weighted score of voters 0..j with voter j at implied start i.
+    acc = [w[voters[0]] * lanes[voters[0]]]
     size = 2 * max_edit_frames + 1
-    for p in range(1, k_parts):
+    for p in voters[1:]:
         prev = maximum_filter1d(acc[-1], size=size, mode="constant", cval=-1e9)
         acc.append(w[p] * lanes[p] + prev)
-    chain = [0] * k_parts
-    chain[-1] = int(np.argmax(acc[-1]))
-    for p in range(k_parts - 2, -1, -1):
-        lo, hi = max(0, chain[p + 1] - max_edit_frames), min(r, chain[p + 1] + max_edit_frames + 1)
-        chain[p] = lo + int(np.argmax(acc[p][lo:hi]))
+    at = [0] * len(voters)
+    at[-1] = int(np.argmax(acc[-1]))
+    for j in range(len(voters) - 2, -1, -1):
+        lo, hi = max(0, at[j + 1] - max_edit_frames), min(r, at[j + 1] + max_edit_frames + 1)
+        at[j] = lo + int(np.argmax(acc[j][lo:hi]))
+    # a part that does not vote sits where its previous voter (else its next) puts the clip
+    leader = [max((v for v in voters if v <= p), default=voters[0]) for p in range(k_parts)]
+    chain = [at[voters.index(leader[p])] for p in range(k_parts)]
     chain_scores = np.array([lanes[p][chain[p]] for p in range(k_parts)])
     free_at = [int(np.argmax(lane)) for lane in lanes]
     free_scores = np.array([lanes[p][free_at[p]] for p in range(k_parts)])
@@ -271,8 +316,8 @@ def align_feature_sequences(
     agreement = round(min(ratios), 4) if ratios else 0.0
 
     def part_offset(p: int) -> float:
-        a = int(bounds[p])
-        frame = _parabolic_peak(xcs[p], chain[p] - m + a) - a - lead
+        a = int(bounds[leader[p]])
+        frame = _parabolic_peak(xcs[leader[p]], chain[p] - m + a) - a - lead
         return frame * frame_s
 
     def clip_time(frame: int) -> float:
@@ -281,7 +326,7 @@ def align_feature_sequences(
     edges = [0.0] + [clip_time(int(bb)) for bb in bounds[1:-1]] + [clip_s]
     contiguous = max(abs(c - chain[0]) for c in chain) <= 2
     if contiguous:
-        full = normalized_xcorr(video_f, template)  # (n - m + 1,)
+        full = normalized_xcorr(video_f, template, heard)  # (n - m + 1,)
         c0 = int(round(np.median(chain))) - m
         lo, hi = max(0, c0 - 3), min(full.size, c0 + 4)
         if lo >= hi:  # the chain lies off the video's end (cannot happen with a full-length template)

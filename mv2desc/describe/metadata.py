@@ -6,8 +6,11 @@ and by ``mv2desc describe`` without a captioner (from the measured attributes al
 
 It is deterministic (phrasing variants are picked by a stable hash of the id and seed), and every
 attribute it mentions comes from the row, so a model trained on it must listen to the audio to
-reproduce the tempo, energy and mode words. The words follow the attribute-consistency bins
-(:mod:`mv2desc.metrics.attributes`), so its own text scores 1.0 on that metric; scene, camera, pace,
+reproduce the tempo, energy and mode words. The words follow the library's attribute classes
+(:mod:`mv2desc.describe.classes`) and the attribute-consistency bins (:mod:`mv2desc.metrics.attributes`);
+the tempo it states is the one it classifies (a whole BPM, rounded half up), and a song without a
+measured tempo (no beats) gets no BPM and the ``no_beat`` words, so its own text scores 1.0 on that
+metric; scene, camera, pace,
 palette and the loudness contour follow rules kept in ``rules.yaml`` beside this file
 (:class:`DescriberRules`; pass another file to change them).
 """
@@ -24,13 +27,16 @@ from typing import Any
 
 import numpy as np
 
+from mv2desc.describe.classes import ENERGY_CLASSES, MODE_CLASSES, TEMPO_CLASSES, energy_class, stated_bpm, tempo_class
 from mv2desc.fingerprint import stable_hash
 from mv2desc.metrics.attributes import DEFAULT as DEFAULT_BINS
-from mv2desc.metrics.attributes import AttributeConfig, energy_class, tempo_class
+from mv2desc.metrics.attributes import AttributeConfig
 
 MEASURED = ("tempo_bpm", "rms_db_mean", "key", "mode")  # feature columns the describer reads
 CONTOUR = "rms"  # optional: the clip's frame RMS series (the loudness contour)
-VERSION = 3  # bumped when the wording changes (part of the description cache key); 3: rules.yaml, attribute bins
+VERSION = 4  # bumped when the wording changes (part of the description cache key); 3: rules.yaml, attribute bins;
+# 4: the stated BPM rounded half up and classified as stated, no BPM without beats
+NO_BEAT = "no_beat"  # the rules' key for a song without a measured tempo (tempo_words, pace)
 RULES_FILE = Path(__file__).with_name("rules.yaml")
 
 
@@ -59,7 +65,8 @@ def measured_attributes(values: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class DescriberRules:
-    """The describer's word and image rules (``rules.yaml``): per class, lists of phrasing variants."""
+    """The describer's word and image rules (``rules.yaml``): per class (:mod:`mv2desc.describe.classes`;
+    tempo also :data:`NO_BEAT`), lists of phrasing variants."""
 
     tempo_words: Mapping[str, Sequence[str]]
     fast_word_bpm: float
@@ -74,9 +81,9 @@ class DescriberRules:
     contour: Mapping[str, Any]
 
     def __post_init__(self) -> None:
-        need = {"tempo_words": ("slow", "mid", "fast"), "pace": ("slow", "mid", "fast"), "energy_words": ("calm", "moderate", "intense"),
-                "camera": ("calm", "moderate", "intense"), "palette": ("calm", "moderate", "intense"),
-                "scenes": ("calm", "moderate", "intense"), "mood_words": ("major", "minor")}
+        tempo = (*TEMPO_CLASSES, NO_BEAT)
+        need = {"tempo_words": tempo, "pace": tempo, "energy_words": ENERGY_CLASSES, "camera": ENERGY_CLASSES,
+                "palette": ENERGY_CLASSES, "scenes": ENERGY_CLASSES, "mood_words": MODE_CLASSES}
         for name, classes in need.items():
             table = getattr(self, name)
             missing = [c for c in classes if not table.get(c)]
@@ -84,7 +91,7 @@ class DescriberRules:
                 raise ValueError(f"describer rules: {name} has no entry for {missing}")
         for name in ("palette", "scenes"):
             for energy, by_mood in getattr(self, name).items():
-                if not all(by_mood.get(m) for m in ("major", "minor")):
+                if not all(by_mood.get(m) for m in MODE_CLASSES):
                     raise ValueError(f"describer rules: {name}.{energy} needs both 'major' and 'minor'")
         for s in self.settings:
             if not s.get("keys") or not s.get("setting"):
@@ -136,24 +143,13 @@ def _pick(options: Sequence[str], key: str, salt: str) -> str:
     return options[stable_hash(f"{salt}\x00{key}") % len(options)]
 
 
-def _tempo_word(bpm: float, tempo_cls: str, rules: DescriberRules) -> str:
-    """The class's first word, or its last ("fast" rather than "upbeat") from ``fast_word_bpm`` on."""
+def _tempo_word(bpm: int | None, tempo_cls: str | None, rules: DescriberRules) -> str:
+    """The class's first word, or its last ("fast" rather than "upbeat") from ``fast_word_bpm`` on;
+    the :data:`NO_BEAT` word without a tempo."""
+    if tempo_cls is None:
+        return rules.tempo_words[NO_BEAT][0]
     words = rules.tempo_words[tempo_cls]
-    return words[-1] if tempo_cls == "fast" and bpm >= rules.fast_word_bpm else words[0]
-
-
-def tempo_words(bpm: float, rules: DescriberRules | None = None, bins: AttributeConfig = DEFAULT_BINS) -> tuple[str, str]:
-    """(tempo word, pace phrase) for a tempo (the first pace variant)."""
-    rules = rules or load_rules()
-    cls_ = tempo_class(bpm, bins)
-    return _tempo_word(bpm, cls_, rules), rules.pace[cls_][0]
-
-
-def energy_words(rms_db: float, rules: DescriberRules | None = None, bins: AttributeConfig = DEFAULT_BINS) -> tuple[str, str]:
-    """(energy word, camera phrase) for a mean RMS level in dBFS (the first variant of each)."""
-    rules = rules or load_rules()
-    cls_ = energy_class(rms_db, bins)
-    return rules.energy_words[cls_][0], rules.camera[cls_][0]
+    return words[-1] if tempo_cls == "fast" and bpm is not None and bpm >= rules.fast_word_bpm else words[0]
 
 
 def mood_class(mode: str, valence: float | None) -> str:
@@ -195,25 +191,27 @@ def describe(
     facts: SongFacts, measured: Mapping[str, Any], lyrics: str | None, *, seed: int = 0, include_lyrics: bool = True,
     include_identity: bool = True, rules: DescriberRules | None = None, bins: AttributeConfig = DEFAULT_BINS,
 ) -> str:
-    """One MV description. ``measured``: tempo_bpm, rms_db_mean, key, mode (from the audio), and
-    optionally ``rms`` (the frame RMS series: the loudness contour)."""
+    """One MV description. ``measured``: tempo_bpm (None or 0: no tempo measured), rms_db_mean, key,
+    mode (from the audio), and optionally ``rms`` (the frame RMS series: the loudness contour)."""
     rules = rules or load_rules()
-    bpm_value = float(measured["tempo_bpm"])
-    tempo_cls, energy_cls = tempo_class(bpm_value, bins), energy_class(float(measured["rms_db_mean"]), bins)
+    bpm_value = measured["tempo_bpm"]
+    bpm_stated = stated_bpm(None if bpm_value is None else float(bpm_value))  # what the text says, and what is classified
+    tempo_cls = tempo_class(bpm_stated, bins.tempo_bins_bpm)
+    energy_cls = energy_class(float(measured["rms_db_mean"]), bins.energy_bins_db)
     mood_cls = mood_class(str(measured["mode"]), facts.valence)
     key = f"{seed}\x00{facts.id}"
-    tempo_word = _tempo_word(bpm_value, tempo_cls, rules)
+    tempo_word = _tempo_word(bpm_stated, tempo_cls, rules)
     energy_word = _pick(rules.energy_words[energy_cls], key, "energy")
     mood = _pick(rules.mood_words[mood_cls], key, "mood")
     variant = stable_hash(key) % 3
     by = f" by {facts.artist}" if facts.artist and include_identity else ""
     title = f' "{facts.song}"' if facts.song and include_identity else ""
     key_name = f"{measured['key']} {measured['mode']}"
-    bpm = f"{bpm_value:.0f} BPM"
+    paren, at, groove = (f" ({bpm_stated} BPM)", f" at {bpm_stated} BPM", "groove") if bpm_stated is not None else ("", "", "soundscape")
     opening = (
-        f"{article(mood).capitalize()} {mood} music video for the {tempo_word}, {energy_word} {key_name} song{title}{by} ({bpm}).",
-        f"The video for{title or ' this song'}{by} is {mood} and {energy_word}, cut to {article(tempo_word)} {tempo_word} {key_name} groove at {bpm}.",
-        f"Set to {article(tempo_word)} {tempo_word} {key_name} track at {bpm}, this {energy_word} music video{by} has {article(mood)} {mood} feel.",
+        f"{article(mood).capitalize()} {mood} music video for the {tempo_word}, {energy_word} {key_name} song{title}{by}{paren}.",
+        f"The video for{title or ' this song'}{by} is {mood} and {energy_word}, cut to {article(tempo_word)} {tempo_word} {key_name} {groove}{at}.",
+        f"Set to {article(tempo_word)} {tempo_word} {key_name} track{at}, this {energy_word} music video{by} has {article(mood)} {mood} feel.",
     )[variant]
     motifs = lyric_motifs(lyrics) if include_lyrics else []
     scene = setting_for(facts, rules) or _pick(rules.scenes[energy_cls][mood_cls], key, "scene")
@@ -221,7 +219,7 @@ def describe(
     if images:
         scene += ", with " + images[0]
     camera = _pick(rules.camera[energy_cls], key, "camera")
-    pace = _pick(rules.pace[tempo_cls], key, "pace")
+    pace = _pick(rules.pace[tempo_cls or NO_BEAT], key, "pace")
     parts = [
         opening,
         f"It shows {scene}, filmed with {camera} and {pace}.",

@@ -79,15 +79,18 @@ class Segment:
 
 
 def bar_lines(beats: MusicBeats, duration_s: float, cfg: SegmentConfig) -> tuple[np.ndarray, str]:
-    """Bar-line times strictly inside ``(0, duration_s)`` and where they came from
-    (``downbeats`` | ``beats`` | ``grid``)."""
+    """Bar-line times inside ``(0, duration_s)``, at least a quarter bar from either end, and where they
+    came from (``downbeats`` | ``beats`` | ``grid``)."""
     if len(beats.downbeats_s) >= 2:
         lines, source = np.asarray(beats.downbeats_s, dtype=np.float64), "downbeats"
     elif len(beats.beats_s) >= 2 * cfg.beats_per_bar:
         lines, source = np.asarray(beats.beats_s, dtype=np.float64)[:: cfg.beats_per_bar], "beats"
     else:
         lines, source = np.arange(cfg.fallback_bar_s, duration_s, cfg.fallback_bar_s), "grid"
-    return lines[(lines > 1e-3) & (lines < duration_s - 1e-3)], source
+    # a bar line within a quarter bar of either end would make a sliver of a segment (a downbeat at
+    # 0.01 s): it is dropped, and the sliver belongs to its neighbour
+    edge = 0.25 * float(np.median(np.diff(lines))) if lines.size >= 2 else 1e-3
+    return lines[(lines > edge) & (lines < duration_s - edge)], source
 
 
 def bar_activity(y: np.ndarray, sr: int, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,8 @@ import numpy as np
 from mv2desc.audio.feature_config import ClapSettings, FeatureConfig, OpenSmileSettings
 from mv2desc.audio.key_estimate import estimate_key
 from mv2desc.beats import MusicBeatConfig, MusicBeats, tempo_from_beats, track_beats
-from mv2desc.describe.metadata import SongFacts, energy_words, measured_attributes, tempo_words
+from mv2desc.describe.classes import energy_class, tempo_class
+from mv2desc.describe.metadata import SongFacts, measured_attributes
 from mv2desc.describe.metadata import describe as describe_metadata
 from mv2desc.describe.segments import SegmentConfig, segment_song
 from mv2desc.errors import MediaError
@@ -80,7 +81,12 @@ class SegmentDescription:
 
 @dataclass
 class SongDescription:
-    """The whole result: song-level facts, the describer used, one entry per segment."""
+    """The whole result: song-level facts, the describer used, one entry per segment.
+
+    ``energy_class`` and ``tempo_class`` are the song's classes (:mod:`mv2desc.describe.classes`: the
+    names the describer, the attribute metric and the style sheet share); ``tempo_class`` is None when
+    no tempo was measured (no beats; ``tempo_bpm`` 0).
+    """
 
     song: str
     duration_s: float
@@ -88,8 +94,8 @@ class SongDescription:
     key: str
     mode: str
     energy_db: float
-    energy: str
-    tempo: str
+    energy_class: str
+    tempo_class: str | None
     beat_tracker: str
     n_beats: int
     n_downbeats: int
@@ -194,7 +200,7 @@ def describe_song(
     energy_db = float(np.average([float(r["rms_db_mean"]) for r in rows], weights=weights))
     return SongDescription(
         song=str(path), duration_s=duration, tempo_bpm=float(beats.tempo_bpm), key=tonic, mode=mode, energy_db=energy_db,
-        energy=energy_words(energy_db)[0], tempo=tempo_words(beats.tempo_bpm)[0], beat_tracker=beats.tracker,
+        energy_class=energy_class(energy_db), tempo_class=tempo_class(float(beats.tempo_bpm)), beat_tracker=beats.tracker,
         n_beats=len(beats.beats_s), n_downbeats=len(beats.downbeats_s), describer=describer,
         captioner=source, note=note,
         segments=[

@@ -141,8 +141,15 @@ def read_frames(
     return np.stack(frames)
 
 
-def _rate(fps: float) -> Fraction:
-    """A frame rate as a small fraction (23.976 -> 24000/1001, 7.5 -> 15/2)."""
+def frame_rate(fps: float) -> Fraction:
+    """A frame rate as the fraction a container stores: NTSC rates written as decimals (23.976, 23.98,
+    29.97, 47.952, 59.94, 119.88, or the float of 24000/1001) -> n * 1000/1001; others the smallest
+    close fraction (25 -> 25, 7.5 -> 15/2)."""
+    if not fps > 0:
+        raise ValueError(f"frame rate must be > 0, got {fps}")
+    n = round(fps * 1.001)
+    if n >= 10 and abs(fps - round(fps)) > 1e-6 and abs(fps - n * 1000 / 1001) < 0.005:
+        return Fraction(n * 1000, 1001)
     return Fraction(fps).limit_denominator(1001)
 
 
@@ -171,7 +178,7 @@ class VideoWriter:
         self.fps = fps
         self.width, self.height = width, height
         self._container = av.open(str(self.path), "w")
-        rate = _rate(fps)
+        rate = frame_rate(fps)
         self._vstream = self._container.add_stream("libx264", rate=rate)
         self._vstream.width, self._vstream.height, self._vstream.pix_fmt = width, height, "yuv420p"
         self._vstream.options = {"crf": str(crf), "preset": preset}

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from mv2desc.atomic import new_dir_mode
 from mv2desc.errors import UserError
 
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
@@ -73,6 +74,7 @@ def build_nltk_wordnet(cache_dir: str | Path | None = None) -> Path:
     src = wordnet_source()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".wordnet-", dir=target.parent))
+    os.chmod(tmp, new_dir_mode())  # mkdtemp makes 0700: the published folder follows the umask
     try:
         for name in os.listdir(src):
             if (src / name).is_file():

@@ -16,6 +16,7 @@ from mv2desc.sync.config import MatchConfig, MetricConfig, RenderConfig, SyncCon
 from mv2desc.validation import at_least, one_of, positive
 
 RENDERERS = ("procedural", "svd", "wan")
+TIMELINE_PATHS = ("relative", "absolute")
 
 
 def _mv_segments() -> SegmentConfig:
@@ -24,7 +25,8 @@ def _mv_segments() -> SegmentConfig:
 
 
 def _mv_sync() -> SyncConfig:
-    return SyncConfig(render=RenderConfig(fps=24.0, resample="blend"))
+    # "auto": flow frames for clips below the video's rate (SVD, Wan), blend otherwise (procedural)
+    return SyncConfig(render=RenderConfig(fps=24.0, resample="auto"))
 
 
 @dataclass
@@ -118,6 +120,11 @@ class GenerateConfig:
         procedural: the procedural renderer's settings.
         keyframes: options of the SDXL keyframe generator (``SDXLKeyframeConfig`` fields; svd/wan only).
         diffusion: options of the svd/wan renderer (``SVDConfig`` / ``WanConfig`` fields).
+        fill: how a clip shorter than its segment fills it, after stretching up to
+            ``sync.match.fill_stretch``: "pingpong" (forward, backward, ...) or "loop"; a segment only
+            ever shows its own clip.
+        timeline_paths: how ``timeline.otio`` points at the clips and the song: "relative" to the
+            output folder (a copied folder still opens in an editor) or "absolute".
         sync: the beat-sync engine that assembles the clips (``mv2desc mv sync``'s settings).
         scores: CLIP scores and frame sampling.
         workers: processes for the clips' optical flow during assembly.
@@ -138,12 +145,18 @@ class GenerateConfig:
     procedural: ProceduralConfig = field(default_factory=ProceduralConfig)
     keyframes: dict[str, Any] = field(default_factory=dict)
     diffusion: dict[str, Any] = field(default_factory=dict)
+    fill: str = "pingpong"
+    timeline_paths: str = "relative"
     sync: SyncConfig = field(default_factory=_mv_sync)
     scores: ScoreConfig = field(default_factory=ScoreConfig)
     workers: int = 2
 
     def __post_init__(self) -> None:
+        from mv2desc.sync.fill import FILL_MODES
+
         one_of("renderer", self.renderer, RENDERERS)
+        one_of("fill", self.fill, FILL_MODES)
+        one_of("timeline_paths", self.timeline_paths, TIMELINE_PATHS)
         at_least("devices", self.devices, 1)
         at_least("workers", self.workers, 1)
         at_least("redo", self.redo, -1)

@@ -17,6 +17,27 @@ MARKER = ".mv2desc-generate"
 OUTPUTS = ("mv.mp4", "report.json", "storyboard.html", "timeline.otio", "segments.json")
 
 
+def _remove_dead_stages(out: Path) -> None:
+    """Staging folders (``.staging-<pid>-*``) left by killed runs: never published, removed."""
+    import shutil
+
+    for stage in out.glob(".staging-*"):
+        pid = stage.name.split("-")[1] if stage.name.count("-") >= 2 else ""
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def prepare_out_dir(path: str | os.PathLike, song: str | os.PathLike) -> Path:
     """Create or reuse ``path`` (see the module docstring); raises :class:`UserError`."""
     out = Path(path)
@@ -30,15 +51,10 @@ def prepare_out_dir(path: str | os.PathLike, song: str | os.PathLike) -> Path:
         )
     try:
         out.mkdir(parents=True, exist_ok=True)
+        _remove_dead_stages(out)
         from mv2desc.atomic import atomic_write_bytes
 
         atomic_write_bytes(out / MARKER, json.dumps({"made_by": "mv2desc mv generate", "song": str(song)}).encode())
     except OSError as exc:
         raise UserError(f"cannot write to --out {out}: {exc.strerror or exc} (choose a writable folder)") from exc
     return out
-
-
-def discard_stale(out: Path) -> None:
-    """Remove the previous run's report before a new assembly: a killed run never leaves a report that
-    describes another ``mv.mp4``."""
-    (out / "report.json").unlink(missing_ok=True)

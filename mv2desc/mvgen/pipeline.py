@@ -1,16 +1,24 @@
 """``mv2desc mv generate``: song -> segments -> descriptions -> style sheet -> keyframes -> clips ->
 beat-synchronised ``mv.mp4`` + ``report.json`` + ``storyboard.html`` + ``timeline.otio``.
 
+Each segment's clip is shown on that segment's span and nowhere else: a clip shorter than its span
+is stretched (up to ``sync.match.fill_stretch``) and then looped or ping-ponged (``fill``); a longer
+one is cut at the span's end. Beats are matched inside each span.
+
 Order of writes in the output folder: clips into ``cache/`` as they finish (resumable), then
-``segments.json``, then ``mv.mp4`` (written by the sync engine under a temporary name and renamed),
-then ``storyboard.html`` and ``timeline.otio``, and ``report.json`` last: a report is only ever
-present next to the video it describes (the previous one is removed before assembly).
+``segments.json`` (the user's edits carried over, see :mod:`mv2desc.mvgen.edits`); the run's outputs
+(``mv.mp4``, ``storyboard.html``, ``timeline.otio``) are made in a staging folder and published
+together, ``report.json`` last, once everything succeeded: a run that fails late leaves the previous
+run's set whole.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -25,7 +33,7 @@ from mv2desc.mvgen.cache import ClipCache, clip_key
 from mv2desc.mvgen.config import GenerateConfig
 from mv2desc.mvgen.cues import segment_cues
 from mv2desc.mvgen.edits import apply_edits, song_fingerprint, write_segments
-from mv2desc.mvgen.outdir import discard_stale, prepare_out_dir
+from mv2desc.mvgen.outdir import prepare_out_dir
 from mv2desc.mvgen.renderers import build_keyframes, build_renderer
 from mv2desc.mvgen.renderers.base import ClipRenderer, ClipRequest
 from mv2desc.mvgen.style import StyleSheet, build_style_sheet
@@ -110,7 +118,8 @@ def _requests(cfg: GenerateConfig, segments: list[dict], style: StyleSheet, cues
     ]
 
 
-def _render(cfg: GenerateConfig, renderer: ClipRenderer, cache: ClipCache, requests: list[ClipRequest]) -> tuple[list[str], list[bool]]:
+def _render(cfg: GenerateConfig, renderer: ClipRenderer, cache: ClipCache, requests: list[ClipRequest],
+            gpus: list[str] | None) -> tuple[list[str], list[bool]]:
     """Cache keys of every clip and whether each came from the cache; renders the others."""
     from tqdm.auto import tqdm
 
@@ -127,19 +136,46 @@ def _render(cfg: GenerateConfig, renderer: ClipRenderer, cache: ClipCache, reque
     bar = tqdm(total=len(jobs), desc=f"rendering ({renderer.name})", unit="clip", disable=not jobs)
     factory = (lambda: renderer) if cfg.devices <= 1 else functools.partial(build_renderer, cfg)
     try:
-        render_clips(jobs, factory, cache, fps=clip_fps, crf=cfg.video.crf, devices=cfg.devices,
+        render_clips(jobs, factory, cache, fps=clip_fps, crf=cfg.video.crf, devices=cfg.devices, gpus=gpus,
                      start_method="fork" if cfg.renderer == "procedural" else "spawn", on_done=lambda _: bar.update(1))
     finally:
         bar.close()
     return keys, cached
 
 
-def _output_spans(sync_report: dict, key_to_index: dict[str, int]) -> list[dict]:
-    """Per clip shown in ``mv.mp4`` (output order): its segment, file and source/output spans."""
+def _fill_clips(cfg: GenerateConfig, cache: ClipCache, keys: list[str], segments: list[dict]) -> tuple[list[Path], list[dict | None]]:
+    """Each segment's material: its clip, or (when the clip is shorter than its span even at
+    ``sync.match.fill_stretch``) the clip extended by ``cfg.fill`` (loop / ping-pong), cached next to it."""
+    from mv2desc.media.video import iter_frames, probe_video
+    from mv2desc.sync.fill import extend_frames, frames_needed
+
+    paths, fills = [], []
+    stretch = cfg.sync.match.fill_stretch
+    for key, s in zip(keys, segments):
+        path = cache.clip_path(key)
+        info = probe_video(path)
+        span = s["end_s"] - s["start_s"]
+        if span <= info.duration_s * stretch + 1e-6:
+            paths.append(path), fills.append(None)
+            continue
+        n_out = frames_needed(span, info.fps, stretch)
+        filled = f"{key}-{cfg.fill}{n_out}"
+        if not cache.has_clip(filled):
+            frames = np.stack(list(iter_frames(path)))
+            cache.store_clip(filled, extend_frames(frames, n_out, cfg.fill), info.fps, cfg.video.crf)
+        log.info("segment %d: its %.2f s clip fills %.2f s (%s to %d frames, then stretched <= %.2f)", s["index"], info.duration_s,
+                 span, cfg.fill, n_out, stretch)
+        paths.append(cache.clip_path(filled))
+        fills.append({"mode": cfg.fill, "clip_frames": info.n_frames, "frames": n_out, "clip_duration_s": round(info.duration_s, 4)})
+    return paths, fills
+
+
+def _output_spans(sync_report: dict) -> list[dict]:
+    """Per segment, in order (clip ``k`` is segment ``k``'s): its file and source/output spans in ``mv.mp4``."""
     shown = []
-    for c in sync_report["clips"]:
+    for k, c in enumerate(sync_report["clips"]):
         seg = c["segment"]
-        shown.append({"segment": key_to_index[Path(c["path"]).stem], "path": c["path"], "clip_duration_s": c["duration_s"],
+        shown.append({"segment": k, "path": c["path"], "clip_duration_s": c["duration_s"],
                       "src_start_s": seg["src_start_s"], "src_end_s": seg["src_end_s"], "out_start_s": seg["out_start_s"],
                       "out_end_s": seg["out_end_s"], "n_matched": len(c["matches"])})
     return shown
@@ -172,140 +208,195 @@ def _envelope(y: np.ndarray, points: int = 600) -> np.ndarray:
     return np.sqrt(np.mean(y[: n * (y.size // n)].reshape(-1, n).astype(np.float64) ** 2, axis=1))
 
 
-def generate(cfg: GenerateConfig) -> dict[str, Any]:
-    """Run the whole pipeline for ``cfg.song`` into ``cfg.out``; returns the report (also written)."""
-    from mv2desc.beats import track_beats
-    from mv2desc.describe.song import DescribeConfig, describe_song
-    from mv2desc.media.audio import load_audio
-
-    t_start, timing = time.perf_counter(), {}
+def check_settings(cfg: GenerateConfig) -> list[str] | None:
+    """Everything that could otherwise fail after the clips are rendered, checked first (one-line
+    :class:`UserError`s). Returns the render workers' GPU ids (None: CPU)."""
     if not cfg.song or not cfg.out:
         raise UserError("need a SONG and --out DIR: mv2desc mv generate SONG --out DIR")
-    y, sr = load_audio(cfg.song)  # MediaError for a missing/unreadable file, before anything is written
-    out = prepare_out_dir(cfg.out, cfg.song)
-    cache = ClipCache(out / "cache")
+    if cfg.scores.clip_model:
+        clip = Path(cfg.scores.clip_model)
+        if not (clip / "config.json").is_file():
+            raise UserError(f"scores.clip_model {clip}: not a CLIP model folder (no config.json); "
+                            "give a local transformers CLIPModel folder or leave it empty to skip CLIPSIM")
+    if cfg.devices > 1 and cfg.renderer != "procedural":
+        from mv2desc.mvgen.render_pool import gpu_ids
 
-    t = time.perf_counter()
+        return gpu_ids(cfg.devices)
+    return None
+
+
+def _describe(cfg: GenerateConfig, y: np.ndarray, sr: int):
+    from mv2desc.beats import track_beats
+    from mv2desc.describe.song import DescribeConfig, describe_song
+
     beats = track_beats(y, sr, cfg.sync.music)
     describe_cfg = DescribeConfig(segments=cfg.segments, beats=cfg.sync.music, seed=cfg.seed)
     song = describe_song(cfg.song, cfg.captioner or None, describe_cfg, beats=beats)
-    timing["describe"] = time.perf_counter() - t
     log.info("%d segments (%s describer), %.1f s, %.0f bpm", len(song.segments), song.describer, song.duration_s, song.tempo_bpm)
-    fp = song_fingerprint(cfg.song)
-    segments = apply_edits(out / "segments.json", fp, [
+    return beats, song
+
+
+def _segments(out: Path, cfg: GenerateConfig, song, fp: str) -> tuple[list[dict], list[dict]]:
+    """The run's segments with the user's edits of ``segments.json`` carried over; the file rewritten."""
+    segments, moves = apply_edits(out / "segments.json", fp, [
         {"index": k, "start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3), "bars": s.bars, "description": s.description}
         for k, s in enumerate(song.segments)])
     write_segments(out / "segments.json", cfg.song, fp, segments)
-    style = build_style_sheet(song, cfg.theme, cfg.seed)
-    cues = segment_cues(y, sr, beats, [(s["start_s"], s["end_s"]) for s in segments])
+    return segments, moves
 
-    t = time.perf_counter()
+
+def _clips(cfg: GenerateConfig, cache: ClipCache, segments: list[dict], style: StyleSheet, cues, gpus: list[str] | None):
+    """Keyframes (svd/wan) and clips, from the cache or rendered: ``(requests, keys, cached, keyframes)``."""
     renderer = build_renderer(cfg)
     keyframes = None
-    if cfg.redo >= len(segments):
-        raise UserError(f"--redo {cfg.redo}: the song has {len(segments)} segments (0..{len(segments) - 1})")
     if renderer.needs_keyframe and cfg.chain:
         requests, keys, cached, keyframes = _render_chained(cfg, renderer, cache, segments, style, cues)
     else:
         if renderer.needs_keyframe:
             keyframes = _keyframes(cfg, cache, style, segments)
         requests = _requests(cfg, segments, style, cues, keyframes)
-        keys, cached = _render(cfg, renderer, cache, requests)
-    timing["clips"] = time.perf_counter() - t
+        keys, cached = _render(cfg, renderer, cache, requests, gpus)
+    return renderer, requests, keys, cached, keyframes
 
-    t = time.perf_counter()
-    from mv2desc.sync.engine import sync_videos
 
-    discard_stale(out)
-    sync_cfg = replace(cfg.sync, render=replace(cfg.sync.render, fps=cfg.video.fps))
-    sync = sync_videos([cache.clip_path(k) for k in keys], cfg.song, out / "mv.mp4", sync_cfg, workers=cfg.workers, music=beats)
-    timing["assembly"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    shown = _output_spans(sync, {k: i for i, k in enumerate(keys)})
-    frames = _sample_frames(out / "mv.mp4", shown, len(segments), cfg.scores.frames_per_segment)
-    thumbs = [f[len(f) // 2] if f else None for f in frames]
-    if keyframes is not None:
-        thumbs = list(keyframes)
+def _scores(cfg: GenerateConfig, video: Path, shown: list[dict], segments: list[dict], song, sync: dict, style: StyleSheet,
+            keyframes) -> tuple[dict, dict, list, list[list[np.ndarray]], dict | None]:
+    from mv2desc.metrics.attributes import attribute_consistency
     from mv2desc.mvgen.scores import clip_scores, palette_consistency
 
+    frames = _sample_frames(video, shown, len(segments), cfg.scores.frames_per_segment)
+    thumbs = list(keyframes) if keyframes is not None else [f[len(f) // 2] if f else None for f in frames]
     scores = {k: sync["metrics"][f"{k}_after"] for k in ("bas_visual", "bas_music", "bcs", "bhs")}
     scores["palette_consistency"] = round(palette_consistency(frames), 4)
-    from mv2desc.metrics.attributes import attribute_consistency
-
     consistency = attribute_consistency([s["description"] for s in segments],
                                         [{"tempo_bpm": m.tempo_bpm, "rms_db_mean": m.rms_db_mean, "mode": m.mode} for m in song.segments])
     scores["attribute_consistency"] = round(consistency["overall"]["score"], 4)
     scores["attribute_consistency_chance"] = round(consistency["overall"]["chance"], 4)
-    notes = [song.note]
+    clip = None
     if cfg.scores.clip_model:
-        scores |= clip_scores(cfg.scores.clip_model, frames, [r.prompt for r in requests],
-                              [th for th in thumbs if th is not None], cfg.scores.device)
+        clip = clip_scores(cfg.scores.clip_model, frames, [style.shot(s["description"]) for s in segments],
+                           [th for th in thumbs if th is not None], cfg.scores.device, style_text=style.prefix())
+        scores |= {k: clip[k] for k in ("clipsim", "clipsim_style", "cross_scene_consistency")}
     else:
         scores |= {"clipsim": None, "cross_scene_consistency": None}
-        notes.append("CLIPSIM and cross-scene consistency not computed: no CLIP model configured (scores.clip_model)")
-    notes += sync["warnings"]
-    timing["scores"] = time.perf_counter() - t
+    return scores, consistency, thumbs, frames, clip
 
-    visual = np.asarray(sync.get("visual_beats_after_s", []), dtype=np.float64)
-    music = np.asarray(beats.beats_s, dtype=np.float64)
-    seg_rows = []
-    for s, r, k, c, m in zip(segments, requests, keys, cached, song.segments):
-        spans = [x for x in shown if x["segment"] == s["index"]]
-        a = spans[0]["out_start_s"] if spans else s["start_s"]
-        b = spans[0]["out_end_s"] if spans else s["end_s"]
-        seg_rows.append({
-            **{key: s[key] for key in ("index", "start_s", "end_s", "bars", "description", "edited")},
-            "prompt": r.prompt, "energy": r.energy, "n_onsets": len(r.onsets_s), "seed": r.seed,
-            "clip": str(cache.clip_path(k)), "cache_key": k, "cached": c, "shown": len(spans),
-            "out_start_s": a, "out_end_s": b, "n_music_beats": int(np.count_nonzero((music >= a) & (music < b))),
-            "n_matched": sum(x["n_matched"] for x in spans),
-            "bas_visual": _segment_bas(visual, music, a, b, cfg.sync.metrics.sigma_s),
-            "measured": {"tempo_bpm": round(m.tempo_bpm, 2), "rms_db_mean": round(m.rms_db_mean, 2), "key": m.key, "mode": m.mode},
-        })
 
+def _publish(stage: Path, out: Path, names: tuple[str, ...], report: dict) -> None:
+    """Move one run's outputs from ``stage`` into ``out`` together, ``report.json`` last (the previous
+    report goes first, so a set without a report is never taken for a finished one)."""
+    (out / "report.json").unlink(missing_ok=True)
+    for name in names:
+        os.replace(stage / name, out / name)
+    atomic_write_json(out / "report.json", report)
+
+
+def generate(cfg: GenerateConfig) -> dict[str, Any]:
+    """Run the whole pipeline for ``cfg.song`` into ``cfg.out``; returns the report (also written)."""
+    from mv2desc.media.audio import load_audio
     from mv2desc.mvgen.storyboard import beat_strip, jpeg_data_uri, render_storyboard
     from mv2desc.mvgen.timeline import build_timeline, write_timeline
+    from mv2desc.sync.engine import sync_videos
 
-    title = f"{Path(cfg.song).stem} — music video storyboard"
-    page = render_storyboard(
-        title=title, style=style.to_dict(), scores=scores, notes=notes,
-        song={"path": cfg.song, "duration_s": song.duration_s, "tempo_bpm": song.tempo_bpm, "key": song.key, "mode": song.mode,
-              "renderer": cfg.renderer, "describer": song.describer},
-        strip_svg=beat_strip(_envelope(y), song.duration_s, list(music), list(beats.downbeats_s),
-                             [(s["start_s"], s["end_s"]) for s in segments], list(visual)),
-        segments=[{**row, "thumbnail": jpeg_data_uri(th) if th is not None else ""} for row, th in zip(seg_rows, thumbs)],
-    )
-    atomic_write_bytes(out / "storyboard.html", page.encode("utf-8"))
-    descriptions = {s["index"]: s["description"] for s in segments}
-    write_timeline(out / "timeline.otio", build_timeline(
-        Path(cfg.song).stem, cfg.song, song.duration_s, cfg.video.fps, [x | {"description": descriptions[x["segment"]]} for x in shown],
-        [float(b) for b in beats.beats_s], [float(b) for b in beats.downbeats_s]))
+    t_start, timing = time.perf_counter(), {}
+    gpus = check_settings(cfg)
+    y, sr = load_audio(cfg.song)  # MediaError for a missing/unreadable file, before anything is written
+    out = prepare_out_dir(cfg.out, cfg.song)
+    cache = ClipCache(out / "cache")
 
-    timing["total"] = time.perf_counter() - t_start
-    report = {
-        "format": FORMAT,
-        "song": {"path": cfg.song, "fingerprint": fp, **{k: v for k, v in song.to_dict().items() if k not in ("segments", "song")}},
-        "outputs": {name: str(out / name) for name in ("mv.mp4", "report.json", "storyboard.html", "timeline.otio", "segments.json")},
-        "describer": song.describer,
-        "notes": notes,
-        "style_sheet": style.to_dict(),
-        "renderer": {"name": renderer.name, "identity": renderer.identity(), "needs_keyframe": renderer.needs_keyframe},
-        "render": {"clips": len(keys), "rendered": len(keys) - sum(cached), "cached": sum(cached), "redo": cfg.redo,
-                   "devices": cfg.devices, "cache_dir": str(cache.root)},
-        "scores": scores,
-        "scores_conventions": {"palette_consistency": "mean pairwise histogram intersection of per-segment HSV colour histograms "
-                               "(16x4x4 bins) of frames sampled from mv.mp4, in [0, 1]",
-                               "attribute_consistency": "tempo/energy/mode implied by each segment's description vs measured on the "
-                               "segment (docs/metrics.md), mean of the three; _chance: always the song's most frequent class",
-                               **sync["conventions"]},
-        "attribute_consistency": consistency,
-        "segments": seg_rows,
-        "sync": sync,
-        "config": asdict(cfg),
-        "timing_s": {k: round(v, 2) for k, v in timing.items()},
-    }
-    atomic_write_json(out / "report.json", report)
+    t = time.perf_counter()
+    beats, song = _describe(cfg, y, sr)
+    timing["describe"] = time.perf_counter() - t
+    fp = song_fingerprint(cfg.song)
+    segments, edit_moves = _segments(out, cfg, song, fp)
+    if cfg.redo >= len(segments):
+        raise UserError(f"--redo {cfg.redo}: the song has {len(segments)} segments (0..{len(segments) - 1})")
+    style = build_style_sheet(song, cfg.theme, cfg.seed)
+    cues = segment_cues(y, sr, beats, [(s["start_s"], s["end_s"]) for s in segments])
+
+    t = time.perf_counter()
+    renderer, requests, keys, cached, keyframes = _clips(cfg, cache, segments, style, cues, gpus)
+    material, fills = _fill_clips(cfg, cache, keys, segments)
+    timing["clips"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    stage = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out))
+    try:
+        sync_cfg = replace(cfg.sync, render=replace(cfg.sync.render, fps=cfg.video.fps))
+        spans = [(s["start_s"], s["end_s"]) for s in segments]
+        sync = sync_videos(material, cfg.song, stage / "mv.mp4", sync_cfg, workers=cfg.workers, music=beats, spans=spans)
+        sync["output"]["path"] = str(out / "mv.mp4")
+        timing["assembly"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        shown = _output_spans(sync)
+        scores, consistency, thumbs, _, clip = _scores(cfg, stage / "mv.mp4", shown, segments, song, sync, style, keyframes)
+        notes = [song.note]
+        if clip is None:
+            notes.append("CLIPSIM and cross-scene consistency not computed: no CLIP model configured (scores.clip_model)")
+        notes += sync["warnings"]
+        timing["scores"] = time.perf_counter() - t
+
+        visual = np.asarray(sync.get("visual_beats_after_s", []), dtype=np.float64)
+        music = np.asarray(beats.beats_s, dtype=np.float64)
+        seg_rows = []
+        for k, (s, r, key, c, m, x, fill) in enumerate(zip(segments, requests, keys, cached, song.segments, shown, fills)):
+            a, b = x["out_start_s"], x["out_end_s"]
+            seg_rows.append({
+                **{name: s[name] for name in ("index", "start_s", "end_s", "bars", "description", "edited")},
+                "prompt": r.prompt, "energy": r.energy, "n_onsets": len(r.onsets_s), "seed": r.seed,
+                "clip": str(cache.clip_path(key)), "material": x["path"], "fill": fill, "cache_key": key, "cached": c,
+                "out_start_s": a, "out_end_s": b, "n_music_beats": int(np.count_nonzero((music >= a) & (music < b))),
+                "n_matched": x["n_matched"], "bas_visual": _segment_bas(visual, music, a, b, cfg.sync.metrics.sigma_s),
+                "measured": {"tempo_bpm": round(m.tempo_bpm, 2), "rms_db_mean": round(m.rms_db_mean, 2), "key": m.key, "mode": m.mode},
+                **({"clipsim": clip["per_segment"][k], "clip_text": clip["texts"][k]} if clip else {}),
+            })
+
+        page = render_storyboard(
+            title=f"{Path(cfg.song).stem} — music video storyboard", style=style.to_dict(), scores=scores, notes=notes,
+            song={"path": cfg.song, "duration_s": song.duration_s, "tempo_bpm": song.tempo_bpm, "key": song.key, "mode": song.mode,
+                  "renderer": cfg.renderer, "describer": song.describer},
+            strip_svg=beat_strip(_envelope(y), song.duration_s, list(music), list(beats.downbeats_s),
+                                 [(s["start_s"], s["end_s"]) for s in segments], list(visual)),
+            segments=[{**row, "thumbnail": jpeg_data_uri(th) if th is not None else ""} for row, th in zip(seg_rows, thumbs)],
+        )
+        atomic_write_bytes(stage / "storyboard.html", page.encode("utf-8"))
+        descriptions = {s["index"]: s["description"] for s in segments}
+        write_timeline(stage / "timeline.otio", build_timeline(
+            Path(cfg.song).stem, cfg.song, song.duration_s, cfg.video.fps, [x | {"description": descriptions[x["segment"]]} for x in shown],
+            [float(b) for b in beats.beats_s], [float(b) for b in beats.downbeats_s],
+            base_dir=out if cfg.timeline_paths == "relative" else None))
+
+        timing["total"] = time.perf_counter() - t_start
+        report = {
+            "format": FORMAT,
+            "song": {"path": cfg.song, "fingerprint": fp, **{k: v for k, v in song.to_dict().items() if k not in ("segments", "song")}},
+            "outputs": {name: str(out / name) for name in ("mv.mp4", "report.json", "storyboard.html", "timeline.otio", "segments.json")},
+            "describer": song.describer,
+            "notes": notes,
+            "style_sheet": style.to_dict(),
+            "renderer": {"name": renderer.name, "identity": renderer.identity(), "needs_keyframe": renderer.needs_keyframe},
+            "render": {"clips": len(keys), "rendered": len(keys) - sum(cached), "cached": sum(cached), "redo": cfg.redo,
+                       "devices": cfg.devices, "gpus": gpus, "cache_dir": str(cache.root), "fill": cfg.fill},
+            "edits": edit_moves,
+            "scores": scores,
+            "scores_conventions": {"palette_consistency": "mean pairwise histogram intersection of per-segment HSV colour histograms "
+                                   "(16x4x4 bins) of frames sampled from mv.mp4, in [0, 1]",
+                                   "attribute_consistency": "tempo/energy/mode implied by each segment's description vs measured on the "
+                                   "segment (docs/metrics.md), mean of the three; _chance: always the song's most frequent class",
+                                   "clipsim": "100 x mean cosine of CLIP image embeddings of a segment's frames and the CLIP text "
+                                   "embedding of its own shot text (at most the text encoder's token limit, cut at a word), mean over "
+                                   "segments; clipsim_style: the same against the style sheet's text",
+                                   **sync["conventions"]},
+            "attribute_consistency": consistency,
+            "segments": seg_rows,
+            "sync": sync,
+            "config": asdict(cfg),
+            "timing_s": {k: round(v, 2) for k, v in timing.items()},
+        }
+        _publish(stage, out, ("mv.mp4", "storyboard.html", "timeline.otio"), report)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     log.info("wrote %s (%.1f s, BAS %s, palette consistency %.3f) in %.1f s", out / "mv.mp4", sync["output"]["duration_s"],
              scores["bas_visual"], scores["palette_consistency"], timing["total"])
     return report

@@ -65,7 +65,10 @@ def _fmt(v) -> str:
 
 
 def _time(t: float) -> str:
-    return f"{int(t // 60)}:{t % 60:05.2f}"
+    """``m:ss.cc``, rounded to the hundredth before splitting (59.997 s is ``1:00.00``, never ``0:60.00``)."""
+    cs = round(max(0.0, t) * 100)
+    minutes, rest = divmod(cs, 6000)
+    return f"{minutes}:{rest // 100:02d}.{rest % 100:02d}"
 
 
 def render_storyboard(*, title: str, song: dict, style: dict, scores: dict, strip_svg: str, segments: list[dict],
@@ -92,7 +95,7 @@ def render_storyboard(*, title: str, song: dict, style: dict, scores: dict, stri
     note_html = "".join(f"<li>{e(n)}</li>" for n in notes)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head><body><main>
-<h1>{e(title)}</h1><div class="muted">{e(song['path'])} · {song['duration_s']:.1f} s · {song['tempo_bpm']:.0f} bpm · {e(song['key'])} {e(song['mode'])}
+<h1>{e(title)}</h1><div class="muted">{e(song['path'])} · {song['duration_s']:.1f} s · {f"{song['tempo_bpm']:.0f} bpm" if song['tempo_bpm'] else 'no beat found'} · {e(song['key'])} {e(song['mode'])}
  · {len(segments)} segments · renderer {e(song['renderer'])} · describer {e(song['describer'])}</div>
 <h2>Style and character sheet</h2><div class="row"><div class="box" style="flex:1 1 380px"><div>{swatches}</div>
 <p><b>Setting:</b> {e(style['setting'])}<br><b>Look:</b> {e(style['look'])}{'<br><b>Theme:</b> ' + e(style['theme']) if style['theme'] else ''}</p></div>

@@ -5,6 +5,10 @@ image conditions the first frame, it does not lock an identity). Like AutoMV's "
 sheet fixes the palette, the setting and each character's face, hair, clothing and age once, from the
 whole-song description, the measured attributes and ``--theme``; every segment's prompt starts with it.
 
+The default look and palette are keyed by the song's energy class and mode
+(:mod:`mv2desc.describe.classes`, the names the describer and the attribute metric use too): a quiet
+minor song and a loud major song look different even when their descriptions name no colour.
+
 Deterministic: the same song description, theme and seed give the same sheet (choices are picked by a
 stable hash, not a random generator).
 """
@@ -15,11 +19,12 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mv2desc.describe.metadata import article
 from mv2desc.describe.song import SongDescription
 from mv2desc.fingerprint import stable_hash
 from mv2desc.mvgen.words import RGB, colours_in, words
 
-# energy/mood -> a default palette when neither the theme nor the descriptions name colours
+# (energy class, mode) -> a default palette when neither the theme nor the descriptions name colours
 _DEFAULT_PALETTES: dict[tuple[str, str], list[RGB]] = {
     ("calm", "major"): [(250, 190, 150), (120, 170, 200), (240, 230, 210), (90, 120, 110)],
     ("calm", "minor"): [(40, 50, 90), (90, 110, 170), (200, 205, 220), (20, 25, 40)],
@@ -36,7 +41,7 @@ _CLOTHING = ("oversized red bomber jacket over a white tee", "long black trench 
              "sequinned silver jumpsuit", "denim jacket covered in patches", "white linen shirt and loose trousers")
 _AGES = ("early twenties", "late twenties", "mid thirties", "late teens", "forties")
 _ROLES = ("the singer", "a dancer", "a drummer", "a stranger")
-_LOOKS = {"calm": "soft natural light, shallow depth of field, 35mm film grain",
+_LOOKS = {"calm": "soft natural light, shallow depth of field, 35mm film grain",  # energy class -> look
           "moderate": "cinematic lighting, anamorphic lens, rich contrast",
           "intense": "hard strobing light, high contrast, motion blur, handheld energy"}
 
@@ -99,12 +104,12 @@ def _pick(options: tuple[str, ...], key: str) -> str:
     return options[stable_hash(key) % len(options)]
 
 
-def _palette(text: str, energy: str, mode: str) -> tuple[list[RGB], list[str]]:
+def _palette(text: str, energy_class: str, mode: str) -> tuple[list[RGB], list[str]]:
     from mv2desc.mvgen.words import COLOURS
 
     named = [w for w in dict.fromkeys(words(text)) if w in COLOURS]
     colours = colours_in(text)
-    base = _DEFAULT_PALETTES.get((energy, mode), _DEFAULT_PALETTES[("moderate", "major")])
+    base = _DEFAULT_PALETTES[(energy_class, mode)]
     for c in base:  # complete to at least four colours from the energy/mood default
         if len(colours) >= 4:
             break
@@ -120,14 +125,15 @@ def _setting(song: SongDescription, theme: str) -> str:
     for marker in ("It shows ", "shows "):
         if marker in first:
             return first.split(marker, 1)[1].split(",")[0].split(".")[0].strip()
-    return f"a {song.energy} {song.mode}-key performance space"
+    return f"{article(song.energy_class)} {song.energy_class} {song.mode}-key performance space"
 
 
 def build_style_sheet(song: SongDescription, theme: str = "", seed: int = 0, n_characters: int = 2) -> StyleSheet:
     """The sheet for ``song``: palette from colour words in the theme, then the descriptions, then the
-    energy/mode default; setting from the theme or the first description; a cast of ``n_characters``."""
+    energy-class/mode default; setting from the theme or the first description; a cast of ``n_characters``;
+    the look by the energy class."""
     text = " ".join([theme, *(s.description for s in song.segments)])
-    palette, names = _palette(text, song.energy, song.mode)
+    palette, names = _palette(text, song.energy_class, song.mode)
     key = f"{seed}\x00{theme}\x00{song.key}{song.mode}\x00{round(song.tempo_bpm)}"
     cast = tuple(
         Character(
@@ -142,5 +148,5 @@ def build_style_sheet(song: SongDescription, theme: str = "", seed: int = 0, n_c
     )
     return StyleSheet(
         palette=tuple(palette), palette_names=tuple(names), setting=_setting(song, theme),
-        look=_LOOKS.get(song.energy, _LOOKS["moderate"]), characters=cast, theme=theme,
+        look=_LOOKS[song.energy_class], characters=cast, theme=theme,
     )

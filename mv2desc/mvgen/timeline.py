@@ -6,14 +6,23 @@
 * an audio track: the song, whole;
 * markers: every beat and downbeat on the audio track, every segment boundary on the video track.
 
-Times use the video's frame rate.
+Times use the video's frame rate. Media are referenced relative to the timeline's folder (``base_dir``:
+a copied output folder still opens in an editor), or by absolute ``file://`` URL without it.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import opentimelineio as otio
+
+
+def media_url(path: str | os.PathLike, base_dir: str | os.PathLike | None) -> str:
+    """``path`` relative to ``base_dir`` (POSIX separators), or its absolute ``file://`` URL when ``base_dir`` is None."""
+    if base_dir is None:
+        return Path(path).resolve().as_uri()
+    return Path(os.path.relpath(Path(path).resolve(), Path(base_dir).resolve())).as_posix()
 
 
 def _t(seconds: float, rate: float) -> otio.opentime.RationalTime:
@@ -29,7 +38,7 @@ def _marker(name: str, t: float, rate: float, colour: str) -> otio.schema.Marker
 
 
 def build_timeline(name: str, song: str, song_duration_s: float, fps: float, shown: list[dict],
-                   beats_s: list[float], downbeats_s: list[float]) -> otio.schema.Timeline:
+                   beats_s: list[float], downbeats_s: list[float], base_dir: str | os.PathLike | None = None) -> otio.schema.Timeline:
     """``shown``: per clip on screen, ``{"segment", "path", "clip_duration_s", "src_start_s", "src_end_s",
     "out_start_s", "out_end_s", "description"}`` in output order."""
     timeline = otio.schema.Timeline(name=name, global_start_time=_t(0.0, fps))
@@ -39,7 +48,7 @@ def build_timeline(name: str, song: str, song_duration_s: float, fps: float, sho
         clip = otio.schema.Clip(
             name=f"segment {c['segment']}",
             media_reference=otio.schema.ExternalReference(
-                target_url=Path(c["path"]).resolve().as_uri(), available_range=_range(0.0, c["clip_duration_s"], fps)),
+                target_url=media_url(c["path"], base_dir), available_range=_range(0.0, c["clip_duration_s"], fps)),
             source_range=_range(c["src_start_s"], out_dur, fps),
             metadata={"mv2desc": {"segment": c["segment"], "description": c["description"]}},
         )
@@ -51,7 +60,7 @@ def build_timeline(name: str, song: str, song_duration_s: float, fps: float, sho
     audio = otio.schema.Track(name="Song", kind=otio.schema.TrackKind.Audio)
     audio.append(otio.schema.Clip(
         name=Path(song).name,
-        media_reference=otio.schema.ExternalReference(target_url=Path(song).resolve().as_uri(),
+        media_reference=otio.schema.ExternalReference(target_url=media_url(song, base_dir),
                                                       available_range=_range(0.0, song_duration_s, fps)),
         source_range=_range(0.0, song_duration_s, fps),
     ))

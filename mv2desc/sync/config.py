@@ -13,7 +13,7 @@ from mv2desc.validation import at_least as _at_least
 from mv2desc.validation import one_of as _one_of
 from mv2desc.validation import positive as _positive
 
-RESAMPLE_MODES = ("flow", "nearest", "blend")
+RESAMPLE_MODES = ("auto", "flow", "nearest", "blend")
 MATCHERS = ("dp", "greedy", "uniform")
 
 
@@ -129,7 +129,8 @@ class RenderConfig:
         fps: output frame rate (24: a beat lands within 21 ms); 0 = the clips' highest frame rate.
         resample: "flow" (motion-compensated in-between frames, mv2desc.sync.interpolate), "nearest"
             (each output frame is the nearest source frame, held as long as the stretch needs) or
-            "blend" (a cross-fade of the two source frames around the warped time).
+            "blend" (a cross-fade of the two source frames around the warped time); "auto" = "flow" when a
+            clip has fewer frames per second than the output (a video model's 8 fps), else "blend".
         flow_height: working height of the interpolation's optical flow (pixels).
         width: output width in pixels; 0 = the first clip's (clips of other sizes are scaled to fit).
         height: output height in pixels; 0 = the first clip's.

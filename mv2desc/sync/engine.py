@@ -23,7 +23,7 @@ from mv2desc.media.video import VideoInfo, probe_video
 from mv2desc.sync.config import MatchConfig, MetricConfig, SyncConfig, VisualBeatConfig
 from mv2desc.sync.matching import Matching, Segment, match
 from mv2desc.sync.metrics import sync_scores
-from mv2desc.sync.plan import Layout, cycle_order, layout_clips, layout_unsynced, snap_to_frames
+from mv2desc.sync.plan import Layout, cycle_order, layout_clips, layout_spans, layout_unsynced, snap_to_frames
 from mv2desc.sync.visual_beats import VisualBeats, visual_beats_of_file
 
 log = logging.getLogger(__name__)
@@ -103,18 +103,26 @@ def plan_sync(
     metric_cfg: MetricConfig | None = None,
     method: str | None = None,
     fps: float | None = None,
+    spans: list[tuple[float, float]] | None = None,
 ) -> SyncPlan:
     """Lay out the clips over the song, match each clip's visual beats, score the (planned) result.
 
     With ``fps`` the plan is made on the output's frame grid: cuts and the music beats that visual
     beats are matched to are moved onto ``k / fps``, so a matched visual beat is shown exactly on the
     output frame nearest its music beat (the scores still use the true beat times).
+
+    With ``spans`` (one ``(start, end)`` per clip) each clip is shown on its own span and cut on its
+    edges (:func:`~mv2desc.sync.plan.layout_spans`); matching happens inside each span.
     """
     metric_cfg = metric_cfg or MetricConfig()
-    layout = layout_clips(durations, song_duration_s, music.beats_s, music.downbeats_s, match_cfg)
     targets = np.asarray(music.beats_s, dtype=np.float64)
+    if spans is not None:
+        layout = layout_spans(durations, spans, match_cfg, fps)
+    else:
+        layout = layout_clips(durations, song_duration_s, music.beats_s, music.downbeats_s, match_cfg)
+        if fps:
+            layout = snap_to_frames(layout, fps, match_cfg)
     if fps:
-        layout = snap_to_frames(layout, fps, match_cfg)
         targets = np.unique(np.round(targets * fps) / fps)
     matchings, after = [], []
     for vb, seg in zip(clips, layout.segments):
@@ -236,6 +244,7 @@ def sync_videos(
     workers: int = 2,
     music: MusicBeats | None = None,
     overlap: bool = True,
+    spans: list[tuple[float, float]] | None = None,
 ) -> dict:
     """Synchronise ``videos`` (in order) to the song ``audio``; write ``out_path``; return the report.
 
@@ -243,6 +252,10 @@ def sync_videos(
     order (``MatchConfig.fill_stretch``; a warning gives the numbers). The plan is made on the
     output's frame grid, the video written to a temporary name, its visual beats re-detected and
     scored (the report's headline ``metrics``), then renamed into place.
+
+    ``spans`` (one ``(start, end)`` per video, end to end over the song) pins video ``k`` to span ``k``:
+    cuts on the spans' edges, no reuse, no video shown on another's span (``mv generate``: each
+    segment's clip on its segment). A video must then last at least its span / ``max_stretch``.
 
     ``music`` skips beat tracking (precomputed beats). ``overlap`` tracks the beats while the worker
     processes compute the clips' optical flow. The report's ``timing_s`` says where the time went
@@ -279,7 +292,12 @@ def sync_videos(
     log.info("visual beats of %d clips: %d in all (%.1f s)", len(analyses), sum(len(a.beats.times_s) for a in analyses), time.perf_counter() - t0)
     song_duration = song.shape[1] / sr
     material = sum(a.info.duration_s for a in analyses)
-    order = cycle_order([a.info.duration_s for a in analyses], song_duration, cfg.match.fill_stretch)
+    if spans is not None:
+        if len(spans) != len(analyses):
+            raise ValueError(f"need one span per video, got {len(analyses)} videos and {len(spans)} spans")
+        order = list(range(len(analyses)))
+    else:
+        order = cycle_order([a.info.duration_s for a in analyses], song_duration, cfg.match.fill_stretch)
     reuse = None
     if len(order) > len(analyses):
         reuse = {"clips": len(analyses), "shown": len(order), "material_s": round(material, 3), "song_s": round(song_duration, 3),
@@ -291,9 +309,9 @@ def sync_videos(
     t0 = time.perf_counter()
     durations = [a.info.duration_s for a in analyses]
     clips = [a.beats for a in analyses]
-    plan = plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, fps=fps)
+    plan = plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, fps=fps, spans=spans)
     baselines = {
-        name: plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, method=name, fps=fps)
+        name: plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, method=name, fps=fps, spans=spans)
         for name in ("dp", "greedy", "uniform")
         if name != cfg.match.matcher
     }
@@ -305,17 +323,20 @@ def sync_videos(
         ClipPlacement(a.info, m.warp, seg.out_start, seg.out_end)
         for a, m, seg in zip(analyses, plan.matchings, plan.layout.segments)
     ]
+    resample = cfg.render.resample
+    if resample == "auto":
+        resample = "flow" if min(a.info.fps for a in analyses) < fps - 1e-6 else "blend"
     n_audio = round(plan.layout.duration_s * sr)
     out = Path(out_path)
     tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
     try:
         render(
             placements, tmp, duration_s=plan.layout.duration_s, fps=fps, width=width, height=height,
-            audio=song[:, :n_audio], sample_rate=sr, resample=cfg.render.resample, crf=cfg.render.crf,
+            audio=song[:, :n_audio], sample_rate=sr, resample=resample, crf=cfg.render.crf,
             preset=cfg.render.preset, audio_bitrate=cfg.render.audio_bitrate, flow_height=cfg.render.flow_height,
         )
         timing["render"] = time.perf_counter() - t0
-        log.info("rendered %.1f s at %g fps (%s frames) in %.1f s", plan.layout.duration_s, fps, cfg.render.resample, timing["render"])
+        log.info("rendered %.1f s at %g fps (%s frames) in %.1f s", plan.layout.duration_s, fps, resample, timing["render"])
         t0 = time.perf_counter()
         measured = score_video(tmp, audio, visual_cfg=cfg.visual, metric_cfg=cfg.metrics, music=music)
         timing["measure_output"] = time.perf_counter() - t0
@@ -334,7 +355,7 @@ def sync_videos(
     log.info("measured on the output: visual-beat BAS %s (plain concatenation %s, planned %s) in %.1f s",
              report["metrics"]["bas_visual_after"], report["metrics"]["bas_visual_before"], report["metrics_planned"]["bas_visual_after"],
              timing["measure_output"])
-    report["output"] = {"path": str(out), "fps": fps, "width": width, "height": height, "resample": cfg.render.resample,
+    report["output"] = {"path": str(out), "fps": fps, "width": width, "height": height, "resample": resample,
                         "n_frames": measured["n_frames"], "duration_s": measured["video_duration_s"]}
     report["timing_s"] = {k: round(v, 3) for k, v in timing.items()}
     return report

@@ -189,3 +189,36 @@ def snap_to_frames(layout: Layout, fps: float, cfg: MatchConfig) -> Layout:
         new.append(g if ok else bounds[k])
     out = tuple(Segment(s.src_start, s.src_end, a, b) for s, a, b in zip(segs, new[:-1], new[1:]))
     return Layout(out, float(new[-1]), layout.global_ratio, layout.dropped, layout.grid)
+
+
+def layout_spans(clip_durations: list[float] | np.ndarray, spans: list[tuple[float, float]], cfg: MatchConfig,
+                 fps: float | None = None) -> Layout:
+    """Each clip on its own span of the output (``spans[k]`` = clip ``k``'s ``(start, end)`` seconds,
+    end to end from 0): the cuts are the spans' edges (on the frame grid ``k / fps`` when given), never
+    moved, and no clip is shown anywhere else.
+
+    A clip longer than its span is shown at its own speed from its start and cut at the span's end; a
+    shorter one is stretched evenly over its span, which must stay within ``cfg.max_stretch`` (extend
+    the material first, e.g. :func:`mv2desc.sync.fill.extend_frames`): a ``ValueError`` says which
+    clip is too short.
+    """
+    durs = np.asarray(clip_durations, dtype=np.float64)
+    if durs.size != len(spans) or durs.size == 0:
+        raise ValueError(f"need one span per clip, got {durs.size} clips and {len(spans)} spans")
+    if np.any(durs <= 0):
+        raise ValueError(f"clip durations must be > 0, got {durs.tolist()}")
+    edges = [float(spans[0][0])] + [float(b) for _, b in spans]
+    if abs(edges[0]) > _EPS or any(abs(float(a) - float(prev_b)) > 1e-3 for (a, _), (_, prev_b) in zip(spans[1:], spans[:-1])):
+        raise ValueError("spans must run end to end from 0 s")
+    if fps:
+        edges = [round(e * fps) / fps for e in edges]
+    segments = []
+    for k, (d, a, b) in enumerate(zip(durs, edges[:-1], edges[1:])):
+        if b <= a:
+            raise ValueError(f"span {k} is empty on the frame grid ({a:.3f}..{b:.3f} s)")
+        length = b - a
+        if length > cfg.max_stretch * d + 1e-6:
+            raise ValueError(f"clip {k} lasts {d:.3f} s: too short for its {length:.3f} s span at max_stretch "
+                             f"{cfg.max_stretch} (extend it first: loop or ping-pong)")
+        segments.append(Segment(0.0, float(min(d, length)), float(a), float(b)))
+    return Layout(tuple(segments), float(edges[-1]), float(np.mean([s.ratio for s in segments])), 0, "spans")

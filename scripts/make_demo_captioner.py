@@ -66,6 +66,7 @@ def main() -> None:
     tmp = args.out.with_name(args.out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(train / "final", tmp)
+    check_shippable(tmp / "captioner.json")
     provenance = {
         "made_by": "python scripts/make_demo_captioner.py " + " ".join(sys.argv[1:]),
         "recipe": "configs/train/cpu_demo.yaml with init_from none, lr 1e-4, new_modules_lr 3e-3, gates_lr 3e-2 (audio_ablation.yaml's rates)",
@@ -85,6 +86,19 @@ def main() -> None:
         shutil.rmtree(args.out)
     tmp.rename(args.out)
     print(json.dumps(provenance, indent=2))
+
+
+def check_shippable(meta_path: Path) -> None:
+    """The shipped artifact names its backbone and CLAP folders by repository path (assets/..., configs/...)
+    or hub name: a path of this machine, or one relative to the training run, would not be found elsewhere."""
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    spec = meta.get("feature_spec") or {}
+    refs = [meta["backbone"], meta["config"]["backbone"]["name_or_path"], spec.get("clap_model", ""),
+            spec.get("extraction", {}).get("clap", {}).get("name_or_path", "")]
+    bad = [r for r in refs if Path(r).is_absolute() or r.startswith(".")]
+    if bad or not spec:
+        sys.exit(f"error: {meta_path} names {bad or 'no feature spec'}: the demo artifact must use folders under the "
+                 "repository's assets/ or configs/ (and record its feature spec)")
 
 
 if __name__ == "__main__":

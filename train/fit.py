@@ -190,12 +190,14 @@ def _loggers(cfg: TrainConfig, out: Path) -> list:
 def check_init_from(path: str, spec, dataset: str) -> None:
     """The warm-start artifact exists, is complete and was trained on features of the dataset's spec."""
     art = artifact.resolve(resolve_repo_path(path))
-    their = artifact.artifact_spec(artifact.check_complete(art))
-    if their is not None:
-        try:
-            their.require_same(spec, f"init_from {art}", f"dataset {dataset}")
-        except FeatureSpecMismatch as exc:
-            raise UserError(str(exc)) from exc
+    their = artifact.artifact_spec(artifact.check_complete(art), art)
+    if their is None:
+        raise UserError(f"init_from {art} records no feature spec (made by an older version), so nothing shows it was "
+                        "trained on this dataset's features: retrain it with this version, or drop --init_from")
+    try:
+        their.require_same(spec, f"init_from {art}", f"dataset {dataset}")
+    except FeatureSpecMismatch as exc:
+        raise UserError(str(exc)) from exc
 
 
 def fit(cfg: TrainConfig) -> dict:

@@ -73,6 +73,7 @@ class AcousticFeatureExtractor:
         """The :class:`~mv2desc.data.spec.FeatureSpec` of the rows these extractors produce."""
         from importlib.metadata import version
 
+        from mv2desc.audio.clap_features import checkpoint_source
         from mv2desc.audio.rhythm_features import RhythmExtractor
         from mv2desc.data.spec import FeatureSpec
 
@@ -85,17 +86,20 @@ class AcousticFeatureExtractor:
             kw.update(lld_dim=len(self.opensmile.lld_names), functionals_dim=len(self.opensmile.functional_names),
                       lld_hop_s=self.opensmile.lld_hop_s, opensmile_sample_rate=cfg.opensmile.sample_rate)
             versions["opensmile"] = self.opensmile.version
+        # a local checkpoint by its absolute path: found again from any working directory (a file that
+        # travels records it as a reference: FeatureSpec.to_dict(base=...))
+        clap_path = checkpoint_source(cfg.clap.name_or_path)
+        clap_path = str(Path(clap_path).resolve()) if Path(clap_path).is_dir() else clap_path
         if self.clap is not None:
             streams.append("clap")
             kw.update(clap_dim=self.clap.dim, clap_window_s=cfg.clap.window_s, clap_hop_s=cfg.clap.hop_s,
-                      clap_sample_rate=self.clap.sample_rate, clap_model=cfg.clap.name_or_path)
+                      clap_sample_rate=self.clap.sample_rate, clap_model=clap_path, clap_weights=self.clap.weights_fingerprint)
             versions["transformers"] = version("transformers")
         rhythm = self.rhythm
         assert isinstance(rhythm, RhythmExtractor)
         extraction = cfg.to_dict()
         extraction["rhythm"]["tracker"] = rhythm.tracker  # what "auto" resolved to
-        if Path(cfg.clap.name_or_path).is_dir():  # a local checkpoint: found again from any working directory
-            extraction["clap"]["name_or_path"] = str(Path(cfg.clap.name_or_path).resolve())
+        extraction["clap"]["name_or_path"] = clap_path
         return FeatureSpec(
             streams=tuple(streams), rhythm_hop_s=rhythm.frame_hop_s, rhythm_sample_rate=cfg.rhythm.sample_rate,
             beat_tracker=rhythm.tracker, max_duration_s=cfg.max_duration_s, versions=versions, extraction=extraction, **kw,

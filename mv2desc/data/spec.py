@@ -13,9 +13,19 @@ What is checked where:
 * **timing** (``lld_hop_s``, ``rhythm_hop_s``, ``clap_window_s``, ``clap_hop_s``): data properties,
   *adopted* from the dataset: they travel with every batch (:class:`mv2desc.model.audio_batch.AudioBatch`),
   so the model config has no copy that could disagree;
+* **values**: every extraction setting that changes a feature value (``extraction``: CLAP
+  ``random_init`` and ``seed``, ``rhythm.start_bpm``, ...; :meth:`FeatureSpec.value_settings`) and the
+  CLAP checkpoint's *content* (``clap_weights``, a fingerprint of its config and weights, the same in any
+  folder) are compared too;
 * an artifact used on features of another spec (any compared field) is an error;
-* extractor ``versions`` and the CLAP checkpoint path are recorded, not compared (a patch release or
-  a moved folder must not block a model); a difference is logged.
+* extractor ``versions`` and the CLAP checkpoint's location are recorded, not compared (a patch release
+  or a moved folder must not block a model); a difference is logged;
+* a spec written before ``clap_weights`` existed (empty) cannot prove its CLAP weights: everything else
+  is compared, and a warning says to rebuild the dataset / retrain to check the weights too.
+
+Written into a file that travels (a captioner artifact), the CLAP folder is a reference
+(:func:`mv2desc.paths.to_ref`: ``configs/clap/tiny-random``, or relative to the file's folder), never
+an absolute path; read back, it is this machine's path (:func:`mv2desc.paths.from_ref`).
 """
 
 from __future__ import annotations
@@ -24,7 +34,9 @@ import json
 import logging
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from mv2desc.paths import from_ref, to_ref
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +56,10 @@ ARCHITECTURE_FIELDS = ("streams", "lld_dim", "functionals_dim", "clap_dim")
 TIMING_FIELDS = ("lld_hop_s", "rhythm_hop_s", "clap_window_s", "clap_hop_s")
 EXTRACTION_FIELDS = ("max_duration_s", "opensmile_sample_rate", "clap_sample_rate", "rhythm_sample_rate", "beat_tracker")
 COMPARED_FIELDS = ARCHITECTURE_FIELDS + TIMING_FIELDS + EXTRACTION_FIELDS
+# extraction settings that change no feature value: where the CLAP checkpoint lives (its content is
+# ``clap_weights``) and which clips are skipped
+UNCOMPARED_SETTINGS = ("clap.name_or_path", "min_duration_s")
+SECTION_STREAMS = {"opensmile": ("lld", "functionals"), "clap": ("clap",)}  # compared only when rows carry them
 
 
 class FeatureSpecMismatch(ValueError):
@@ -68,7 +84,9 @@ class FeatureSpec:
         clap_sample_rate: CLAP's input rate.
         rhythm_sample_rate: librosa's analysis rate.
         beat_tracker: tracker of the beat channel (``mv2desc.beats``).
-        clap_model: the CLAP checkpoint (recorded, not compared).
+        clap_model: where the CLAP checkpoint was (recorded, not compared).
+        clap_weights: content fingerprint of the CLAP checkpoint (config + preprocessor config + weight
+            files; with random_init, config + seed): compared. Empty in specs written before it existed.
         versions: extractor package versions (recorded, not compared).
         extraction: the FeatureConfig that computes these features (``feature_config()`` rebuilds it).
     """
@@ -87,6 +105,7 @@ class FeatureSpec:
     rhythm_sample_rate: int = 22050
     beat_tracker: str = "librosa"
     clap_model: str = ""
+    clap_weights: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     extraction: dict[str, Any] = field(default_factory=dict)
 
@@ -100,13 +119,19 @@ class FeatureSpec:
                 raise ValueError(f"feature spec {name} must be > 0, got {getattr(self, name)}")
 
     # -- (de)serialisation --------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, base: str | Path | None = None) -> dict[str, Any]:
+        """JSON-able. ``base``: the folder of the file that will hold it; the CLAP folder is then written as
+        a reference (:func:`mv2desc.paths.to_ref`), not as this machine's path."""
         d = asdict(self)
         d["streams"] = list(self.streams)
+        if base is not None:
+            d = _map_clap_paths(d, lambda v: to_ref(v, base))
         return {"format": FORMAT, **d}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FeatureSpec":
+    def from_dict(cls, d: dict[str, Any], base: str | Path | None = None) -> "FeatureSpec":
+        """Inverse of :meth:`to_dict`; ``base``: the folder of the file it was read from (references to
+        the CLAP folder become this machine's paths)."""
         d = dict(d)
         fmt = d.pop("format", None)
         if fmt != FORMAT:
@@ -115,7 +140,7 @@ class FeatureSpec:
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown feature spec keys: {sorted(unknown)}")
-        return cls(**d)
+        return cls(**_map_clap_paths(d, lambda v: from_ref(v, base)))
 
     @classmethod
     def from_manifest(cls, dataset_dir: str | Path) -> "FeatureSpec":
@@ -124,26 +149,50 @@ class FeatureSpec:
         manifest = json.loads(p.read_text(encoding="utf-8"))
         if "feature_spec" not in manifest:
             raise FeatureSpecMismatch(f"{p} has no feature_spec (built by an older version): rebuild it with `mv2desc data build`")
-        return cls.from_dict(manifest["feature_spec"])
+        return cls.from_dict(manifest["feature_spec"], base=p.parent)
 
     def feature_config(self):
-        """The :class:`~mv2desc.audio.feature_config.FeatureConfig` that computes these features."""
+        """The :class:`~mv2desc.audio.feature_config.FeatureConfig` that computes these features. A CLAP
+        checkpoint found on this machine whose content differs from ``clap_weights`` is refused (the
+        reference names another checkout's or another model's folder)."""
         from mv2desc.audio.feature_config import FeatureConfig
 
         if not self.extraction:
             raise FeatureSpecMismatch("this feature spec does not record its extraction settings; rebuild the dataset / retrain")
-        return FeatureConfig.from_dict(self.extraction)
+        cfg = FeatureConfig.from_dict(self.extraction)
+        if "clap" in self.streams and self.clap_weights:
+            from mv2desc.audio.clap_features import checkpoint_fingerprint
+
+            found = checkpoint_fingerprint(cfg.clap)
+            if found is not None and found != self.clap_weights:
+                raise FeatureSpecMismatch(
+                    f"the CLAP checkpoint {cfg.clap.name_or_path} is not the one these features were computed with "
+                    f"(clap_weights {found}, recorded {self.clap_weights}): put that checkpoint there"
+                )
+        return cfg
+
+    def value_settings(self) -> dict[str, Any]:
+        """The extraction settings that change feature values, flattened (``clap.seed``): the CLAP
+        folder's location and ``min_duration_s`` left out, a stream's section only when the rows carry it."""
+        flat: dict[str, Any] = {}
+        for key, value in self.extraction.items():
+            if not isinstance(value, dict):
+                flat[key] = value
+            elif set(SECTION_STREAMS.get(key, self.streams)) & set(self.streams):
+                flat.update({f"{key}.{k}": v for k, v in value.items()})
+        return {k: v for k, v in flat.items() if k not in UNCOMPARED_SETTINGS}
 
     # -- comparisons --------------------------------------------------------------------------------
     def mismatches(self, other: "FeatureSpec") -> list[tuple[str, Any, Any]]:
-        """``[(field, self's value, other's value)]`` over the compared fields (floats to 1e-6)."""
-        out = []
-        for name in COMPARED_FIELDS:
-            a, b = getattr(self, name), getattr(other, name)
-            same = abs(a - b) <= 1e-6 * max(1.0, abs(a)) if isinstance(a, float) and isinstance(b, float) else a == b
-            if not same:
-                out.append((name, a, b))
-        return out
+        """``[(field, self's value, other's value)]`` over the compared fields (floats to 1e-6), then the
+        value-changing extraction settings both record (``extraction.clap.seed``), then ``clap_weights``
+        when both record it."""
+        out = [(name, getattr(self, name), getattr(other, name)) for name in COMPARED_FIELDS]
+        mine, theirs = self.value_settings(), other.value_settings()
+        out += [(f"extraction.{k}", mine[k], theirs[k]) for k in mine if k in theirs]
+        if self.clap_weights and other.clap_weights and "clap" in self.streams and "clap" in other.streams:
+            out.append(("clap_weights", self.clap_weights, other.clap_weights))
+        return [(name, a, b) for name, a, b in out if not _same(a, b)]
 
     def require_same(self, other: "FeatureSpec", mine: str, theirs: str) -> None:
         """Raise :class:`FeatureSpecMismatch` naming the first differing field; log recorded differences."""
@@ -154,8 +203,12 @@ class FeatureSpec:
             raise FeatureSpecMismatch(f"feature spec mismatch on {name}: {mine} has {a}, {theirs} has {b}{more}")
         if self.versions != other.versions:
             log.warning("extractor versions differ: %s %s, %s %s", mine, self.versions, theirs, other.versions)
-        if Path(self.clap_model).name != Path(other.clap_model).name:
-            log.warning("CLAP checkpoints differ: %s %s, %s %s", mine, self.clap_model, theirs, other.clap_model)
+        if "clap" in self.streams and "clap" in other.streams and not (self.clap_weights and other.clap_weights):
+            old = mine if not self.clap_weights else theirs
+            log.warning("cannot check that %s and %s used the same CLAP weights: %s records no clap_weights (written by an "
+                        "older version); rebuild the dataset / retrain to check them", mine, theirs, old)
+            if Path(self.clap_model).name != Path(other.clap_model).name:
+                log.warning("CLAP checkpoints differ: %s %s, %s %s", mine, self.clap_model, theirs, other.clap_model)
 
     def check_model(self, audio_cfg) -> None:
         """Refuse a model whose audio encoder cannot read these rows (one line naming the field).
@@ -176,6 +229,23 @@ class FeatureSpec:
                     f"model.audio.{name} is {getattr(audio_cfg, name)} but the dataset's feature spec has {name}={getattr(self, name)} "
                     f"(set --model.audio.{name} {getattr(self, name)})"
                 )
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, (int, float)) or isinstance(b, float) and isinstance(a, (int, float)):
+        return abs(a - b) <= 1e-6 * max(1.0, abs(a))
+    return a == b
+
+
+def _map_clap_paths(d: dict[str, Any], fn: Callable[[str], str]) -> dict[str, Any]:
+    """``d`` (a spec's fields) with ``fn`` applied to the CLAP folder (``clap_model``, ``extraction.clap.name_or_path``)."""
+    d = dict(d)
+    if d.get("clap_model"):
+        d["clap_model"] = fn(d["clap_model"])
+    clap = (d.get("extraction") or {}).get("clap")
+    if clap and clap.get("name_or_path"):
+        d["extraction"] = {**d["extraction"], "clap": {**clap, "name_or_path": fn(clap["name_or_path"])}}
+    return d
 
 
 DEFAULT_SPEC = FeatureSpec()

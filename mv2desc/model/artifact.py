@@ -7,6 +7,11 @@
     <dir>/audio_modules.safetensors audio encoder + cross-attention (+ resampler)
     <dir>/ tokenizer + processor files + chat template
 
+Local paths it records (the backbone folder, the CLAP folder of its feature spec) are references
+(:func:`mv2desc.paths.to_ref`): a folder shipped in the repository by its repository path
+(``assets/tiny-mv-lm``, ``configs/clap/tiny-random``), any other folder relative to the artifact, never
+an absolute path; loading resolves them on this machine (:func:`mv2desc.paths.from_ref`).
+
 Loading checks keys strictly (no missing, no unexpected) and the number of LoRA-wrapped modules,
 so an upgrade that renames modules fails loudly instead of loading an adapter that does nothing.
 The audio modules live in their own file: ``from_pretrained`` on a merged backbone would drop them.
@@ -17,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Callable
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -26,6 +32,7 @@ from mv2desc.errors import UserError
 from mv2desc.model.backbone import load_backbone
 from mv2desc.model.captioner import AudioCaptioner, count_lora_modules
 from mv2desc.model.config import CaptionerConfig
+from mv2desc.paths import from_ref, to_ref
 from mv2desc.qwen_vl.processor import load_vl_processor
 
 log = logging.getLogger(__name__)
@@ -54,9 +61,18 @@ def _save_processor(model: AudioCaptioner, out: Path) -> None:
         model.processor.save_pretrained(out)
 
 
-def _spec_record(model: AudioCaptioner, feature_spec: FeatureSpec | None) -> dict | None:
+def _spec_record(model: AudioCaptioner, feature_spec: FeatureSpec | None, out: Path) -> dict | None:
     spec = feature_spec if feature_spec is not None else getattr(model, "feature_spec", None)
-    return spec.to_dict() if spec is not None else None
+    return spec.to_dict(base=out) if spec is not None else None
+
+
+def _backbone_paths(config: dict, fn: Callable[[str], str]) -> dict:
+    """``config`` (:meth:`CaptionerConfig.to_dict`) with ``fn`` applied to the backbone's local paths."""
+    backbone = dict(config["backbone"])
+    for key in ("name_or_path", "config_dir"):
+        if backbone.get(key):
+            backbone[key] = fn(backbone[key])
+    return {**config, "backbone": backbone}
 
 
 def save(model: AudioCaptioner, out_dir: str | Path, extra: dict | None = None, feature_spec: FeatureSpec | None = None) -> Path:
@@ -76,12 +92,12 @@ def save(model: AudioCaptioner, out_dir: str | Path, extra: dict | None = None, 
     _save_processor(model, out)
     meta = {
         "format": FORMAT,
-        "config": model.config.to_dict(),
-        "backbone": model.config.backbone.name_or_path,
+        "config": _backbone_paths(model.config.to_dict(), lambda v: to_ref(v, out)),
+        "backbone": to_ref(model.config.backbone.name_or_path, out),
         "merged": False,
         "num_lora_modules": n_lora,
         "num_audio_tensors": len(model.audio_state_dict()),
-        "feature_spec": _spec_record(model, feature_spec),
+        "feature_spec": _spec_record(model, feature_spec, out),
         "extra": extra or {},
     }
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -105,12 +121,12 @@ def merge(model: AudioCaptioner, out_dir: str | Path, extra: dict | None = None,
     save_file({k: v.detach().contiguous().cpu() for k, v in model.audio_state_dict().items()}, out / AUDIO_FILE)
     meta = {
         "format": FORMAT,
-        "config": model.config.to_dict(),
+        "config": _backbone_paths(model.config.to_dict(), lambda v: to_ref(v, out)),
         "backbone": "backbone",
         "merged": True,
         "num_lora_modules": 0,
         "num_audio_tensors": len(model.audio_state_dict()),
-        "feature_spec": _spec_record(model, feature_spec),
+        "feature_spec": _spec_record(model, feature_spec, out),
         "extra": extra or {},
     }
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -181,7 +197,7 @@ def load(artifact_dir: str | Path, backbone: str | None = None, *, device: torch
 
     d = Path(artifact_dir)
     meta = check_complete(d)
-    config = CaptionerConfig.from_dict(meta["config"])
+    config = CaptionerConfig.from_dict(_backbone_paths(meta["config"], lambda v: from_ref(v, d)))
     if meta["merged"]:
         config.backbone.name_or_path = str(d / "backbone")
         config.backbone.random_init = False
@@ -208,7 +224,7 @@ def load(artifact_dir: str | Path, backbone: str | None = None, *, device: torch
         model.load_audio_state_dict(load_file(d / AUDIO_FILE, device=str(device)))
     except KeyError as exc:
         raise ArtifactError(str(exc)) from exc
-    model.feature_spec = artifact_spec(meta)
+    model.feature_spec = artifact_spec(meta, d)
     model.merged_backbone = bool(meta["merged"])  # its backbone lives only in this artifact: save() copies it
     if trainable:
         model.set_trainable()
@@ -217,13 +233,14 @@ def load(artifact_dir: str | Path, backbone: str | None = None, *, device: torch
     return model.eval()
 
 
-def artifact_spec(meta: dict) -> FeatureSpec | None:
-    """The FeatureSpec recorded in an artifact's ``captioner.json`` (None for artifacts made before it)."""
+def artifact_spec(meta: dict, artifact_dir: str | Path) -> FeatureSpec | None:
+    """The FeatureSpec recorded in the ``captioner.json`` of ``artifact_dir`` (None for artifacts made
+    before it), its CLAP folder resolved on this machine."""
     record = meta.get("feature_spec")
     if record is None:
         return None
     try:
-        return FeatureSpec.from_dict(record)
+        return FeatureSpec.from_dict(record, base=artifact_dir)
     except (TypeError, ValueError) as exc:
         raise ArtifactError(f"unreadable feature_spec in {META_FILE}: {exc}") from exc
 
@@ -239,8 +256,11 @@ def warm_start(model: AudioCaptioner, artifact_dir: str | Path) -> dict:
     meta = check_complete(d)
     if meta["merged"]:
         raise ArtifactError(f"{d} is a merged artifact: warm-start from an adapter artifact (its training run's final/)")
-    theirs = {k: v for k, v in meta["config"].items() if k != "gradient_checkpointing"}
-    ours = {k: v for k, v in model.config.to_dict().items() if k != "gradient_checkpointing"}
+    # the backbone folders compared as the paths they name here: the artifact's references resolved
+    # against it, ours (absolute, or relative to the working directory or repository) made absolute alike
+    theirs = _backbone_paths(meta["config"], lambda v: from_ref(v, d))
+    ours = _backbone_paths(model.config.to_dict(), lambda v: from_ref(to_ref(v, d), d))
+    theirs, ours = ({k: v for k, v in c.items() if k != "gradient_checkpointing"} for c in (theirs, ours))
     if theirs != ours:
         diff = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
         raise ArtifactError(f"cannot start from {d}: its model config differs in {diff} (use the artifact's own model settings)")

@@ -40,6 +40,7 @@ from mv2desc.atomic import atomic_write_json
 from mv2desc.audio.features import AcousticFeatureExtractor
 from mv2desc.data.schema import FEATURES, to_row
 from mv2desc.errors import UserError
+from mv2desc.outputs import refuse_inputs
 
 log = logging.getLogger(__name__)
 ROW_GROUP = 64
@@ -131,6 +132,7 @@ def build_shard(config: BuildConfig, finish=None):
     SIGINT and SIGTERM stop the build (KeyboardInterrupt); worker processes end with it.
     -> the :class:`ShardSummary`, or ``finish(summary)`` run with the lock still held."""
     root = Path(config.root)
+    refuse_inputs({"--out": config.out}, [config.root, config.videos])
     catalog_report = BuildReport()  # problems of the tables: every shard sees the same ones
     catalog = load_catalog(root, catalog_report, config.videos)
     if not catalog:

@@ -10,8 +10,8 @@ Ownership (nothing a user owns is overwritten or deleted). A build writes only i
 Anything else is refused with a one-line :class:`UserError` naming the folder and the fix, before
 anything in it is touched.
 
-Locks. ``fcntl.flock`` on ``.mv2desc-lock-<what>`` inside the folder: one build per shard and one
-publication at a time (a second gets a one-line error naming the lock). The kernel drops a flock
+Locks. A POSIX record lock (:func:`mv2desc.outputs.folder_lock`) on ``.mv2desc-lock-<what>`` inside the folder: one build per shard and one
+publication at a time (a second gets a one-line error naming the lock). The kernel drops the lock
 when its process ends, even by SIGKILL, so a lock is never stale; the lock files themselves stay.
 
 Publication (:func:`publish`). The new ``dataset/``, ``parquet/`` and ``report.json`` are written in
@@ -34,24 +34,16 @@ import contextlib
 import json
 import os
 import shutil
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from mv2desc.atomic import atomic_write_json
-from mv2desc.errors import UserError
+from mv2desc.outputs import claim_folder, folder_lock
 
 MARKER = ".mv2desc-build"
-LOCK_PREFIX = ".mv2desc-lock-"
 MANIFEST = "manifest.json"
 PUBLISHED = ("dataset", "parquet", "report.json")  # renamed into place before MANIFEST, in this order
 FORMAT_PREFIX = "mv2desc-dataset/"
 
-_HELD: dict[Path, list] = {}  # lock path -> [fd, depth]: re-entrant within one process
-
-
-def _cannot_write(out: Path, exc: OSError) -> UserError:
-    return UserError(f"cannot write to output folder {out}: {exc.strerror or exc}; choose a writable --out")
 
 
 def _is_legacy_build(out: Path) -> bool:
@@ -64,64 +56,12 @@ def _is_legacy_build(out: Path) -> bool:
 
 def claim(out: str | os.PathLike) -> Path:
     """Make ``out`` ours (create it, or mark an empty one) or refuse; also checks it is writable."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"output folder {out} is a file; choose a new or empty folder for --out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        names = {p.name for p in out.iterdir()}
-        if MARKER not in names:
-            if names and not _is_legacy_build(out):
-                raise UserError(
-                    f"refusing to write into {out}: it is not empty and was not written by mv2desc data build (no {MARKER}); "
-                    f"choose a new or empty --out (nothing in it was changed)"
-                )
-            with open(out / MARKER, "a", encoding="utf-8") as f:  # not atomic on purpose: it must appear first
-                f.write(json.dumps({"written_by": "mv2desc data build", "created": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
-        probe = out / f".mv2desc-probe-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise _cannot_write(out, exc) from exc
-    return out
+    return claim_folder(out, MARKER, "mv2desc data build", also_ours=_is_legacy_build)
 
 
-@contextlib.contextmanager
-def locked(out: Path, what: str) -> Iterator[Path]:
+def locked(out: Path, what: str) -> contextlib.AbstractContextManager[Path]:
     """Hold ``<out>/.mv2desc-lock-<what>`` (non-blocking; a second holder gets a one-line error)."""
-    import fcntl
-
-    path = Path(out) / f"{LOCK_PREFIX}{what}"
-    key = path.resolve()
-    if key in _HELD:
-        _HELD[key][1] += 1
-        try:
-            yield path
-        finally:
-            _HELD[key][1] -= 1
-        return
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise _cannot_write(Path(out), exc) from exc
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
-            raise UserError(
-                f"{out} is being written by another build (pid {holder} holds the lock {path}); "
-                f"wait for it to finish or use another --out"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        _HELD[key] = [fd, 1]
-        try:
-            yield path
-        finally:
-            del _HELD[key]
-    finally:
-        os.close(fd)
+    return folder_lock(out, what, busy="another build")
 
 
 def staging_dir(out: Path) -> Path:

@@ -15,6 +15,7 @@ from infer.beat_options import music_args as _music_args
 from infer.beat_options import music_cfg as _music_cfg
 from mv2desc.app import argument_parser, dispatch, normalise_flags, positive_int, setup
 from mv2desc.errors import MediaError, UserError
+from mv2desc.outputs import refuse_inputs
 
 USAGE = """usage: mv2desc mv <beats|sync|score|generate> [options]
 
@@ -88,6 +89,7 @@ def cmd_beats(argv: list[str]) -> int:
     def go():
         from mv2desc.beats.tracking import track_file
 
+        refuse_inputs({"--out": args.out}, [args.audio])
         return track_file(args.audio, _music_cfg(args))
 
     beats = _user_errors(go)
@@ -147,9 +149,7 @@ def cmd_sync(argv: list[str]) -> int:
             probe_video(v)
         if Path(args.out).suffix.lower() not in (".mp4", ".m4v", ".mov"):
             raise UserError(f"--out must be an .mp4 (or .m4v/.mov) file, got {args.out}")
-        inputs = {Path(p).resolve() for p in [*args.video, args.audio]}
-        if Path(args.out).resolve() in inputs or (args.report and Path(args.report).resolve() in inputs):
-            raise UserError(f"--out {args.out} is one of the inputs; choose another file (inputs are never overwritten)")
+        refuse_inputs({"--out": args.out, "--report": args.report}, [*args.video, args.audio])
         return sync_videos(args.video, args.audio, args.out, cfg, workers=args.workers)
 
     report = _user_errors(go)
@@ -191,6 +191,7 @@ def cmd_score(argv: list[str]) -> int:
     def go():
         from mv2desc.sync.score import score_video
 
+        refuse_inputs({"--out": args.out}, [args.video, args.audio])
         return score_video(args.video, args.audio, music_cfg=_music_cfg(args), visual_cfg=_visual_cfg(args), metric_cfg=_metric_cfg(args))
 
     _emit(_user_errors(go), args.out)

@@ -14,6 +14,7 @@ from pathlib import Path
 from infer.beat_options import music_args, music_cfg
 from mv2desc.app import argument_parser, normalise_flags, positive_int, run, setup
 from mv2desc.errors import MediaError, UserError
+from mv2desc.outputs import refuse_inputs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,10 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         from mv2desc.describe.song import DescribeConfig, describe_song
 
         out = Path(args.out) if args.out else None
+        refuse_inputs({"--out": out}, [args.song, args.captioner])
         if out is not None and out.exists() and not args.overwrite:
             raise UserError(f"{out} exists; choose another --out or pass --overwrite")
-        if out is not None and out.resolve() == Path(args.song).resolve():
-            raise UserError("--out is the song itself; choose another file")
         try:
             cfg = DescribeConfig(
                 segments=SegmentConfig(target_bars=args.target_bars, min_bars=args.min_bars, max_bars=args.max_bars, max_s=args.max_s),

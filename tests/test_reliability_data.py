@@ -311,7 +311,7 @@ def test_unwritable_out_is_one_line(m4a, tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x", encoding="utf-8")
     assert data_main(["build", *build_argv(m4a, blocker / "out")]) == 2
-    assert "cannot write to output folder" in one_line_error(capsys)
+    assert "cannot write to --out" in one_line_error(capsys)
     assert data_main(["build", *build_argv(m4a, blocker)]) == 2
     assert "is a file" in one_line_error(capsys)
 

@@ -64,8 +64,11 @@ class MusicBeats:
 
     def to_dict(self) -> dict:
         """``{"tempo": ..., "beats": [...], "downbeats": [...], ...}`` (JSON-ready, ms precision)."""
+        found = len(self.beats_s) >= 2 and self.tempo_bpm > 0
         return {
-            "tempo": round(self.tempo_bpm, 2),
+            "tempo": round(self.tempo_bpm, 2) if found else None,
+            **({} if found else {"tempo_note": f"no tempo: {len(self.beats_s)} beat(s) found (silence or no pulse); "
+                                              "a tempo needs two beats or more"}),
             "beats": [round(float(t), 3) for t in self.beats_s],
             "downbeats": [round(float(t), 3) for t in self.downbeats_s],
             "tracker": self.tracker,

@@ -67,7 +67,7 @@ class SegmentConfig:
 
 @dataclass(frozen=True)
 class Segment:
-    """``[start_s, end_s)`` of the song; ``bars``: bar lines it spans (0 when cut on a time grid)."""
+    """``[start_s, end_s)`` of the song; ``bars``: the bars it holds (:func:`count_bars`)."""
 
     start_s: float
     end_s: float
@@ -91,6 +91,20 @@ def bar_lines(beats: MusicBeats, duration_s: float, cfg: SegmentConfig) -> tuple
     # 0.01 s): it is dropped, and the sliver belongs to its neighbour
     edge = 0.25 * float(np.median(np.diff(lines))) if lines.size >= 2 else 1e-3
     return lines[(lines > edge) & (lines < duration_s - edge)], source
+
+
+def count_bars(beats: MusicBeats, duration_s: float, cfg: SegmentConfig, start_s: float, end_s: float) -> int:
+    """Bars of ``[start_s, end_s)``: the bar lines (downbeats) in it, half-open, each moved a quarter bar
+    earlier so that a downbeat a few ms after a cut counts for the bar it starts (16 s of 4/4 at 120 bpm
+    = 8 bars); at least 1 (a pickup before the first downbeat belongs to the first bar)."""
+    if len(beats.downbeats_s) >= 2:
+        lines = np.asarray(beats.downbeats_s, dtype=np.float64)
+    elif len(beats.beats_s) >= 2 * cfg.beats_per_bar:
+        lines = np.asarray(beats.beats_s, dtype=np.float64)[:: cfg.beats_per_bar]
+    else:
+        lines = np.arange(0.0, duration_s, cfg.fallback_bar_s)
+    tol = 0.25 * float(np.median(np.diff(lines))) if lines.size >= 2 else 0.0
+    return max(1, int(np.count_nonzero((lines >= start_s - tol) & (lines < end_s - tol))))
 
 
 def bar_activity(y: np.ndarray, sr: int, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -155,14 +169,15 @@ def segment_song(
     if duration_s <= 0:
         raise ValueError(f"duration_s must be > 0, got {duration_s}")
     if duration_s <= min(cfg.single_max_s, cfg.max_s):
-        return [Segment(0.0, float(duration_s), len(bar_lines(beats, duration_s, cfg)[0]) + 1)]
+        return [Segment(0.0, float(duration_s), count_bars(beats, duration_s, cfg, 0.0, duration_s))]
     lines, _ = bar_lines(beats, duration_s, cfg)
     bounds = np.concatenate([[0.0], lines, [float(duration_s)]])  # bar k spans bounds[k]..bounds[k+1]
     if cfg.follow_music > 0 and audio is not None:
         density, loud = bar_activity(audio[0], audio[1], bounds)
         picked = music_cuts(bounds, density, loud, cfg)
         if picked is not None:
-            return [Segment(float(bounds[a]), float(bounds[b]), int(b - a)) for a, b in zip(picked[:-1], picked[1:])]
+            return [Segment(float(bounds[a]), float(bounds[b]), count_bars(beats, duration_s, cfg, float(bounds[a]), float(bounds[b])))
+                    for a, b in zip(picked[:-1], picked[1:])]
     n_bars = len(bounds) - 1
     cuts = [0]  # indices into bounds
     while cuts[-1] < n_bars:
@@ -194,5 +209,5 @@ def segment_song(
         prev, last = segments[-2], segments[-1]
         if last.end_s - prev.start_s <= cfg.max_s and prev.bars + last.bars <= cfg.max_bars:
             segments[-2:] = [Segment(prev.start_s, last.end_s, prev.bars + last.bars)]
-    return segments
+    return [Segment(x.start_s, x.end_s, count_bars(beats, duration_s, cfg, x.start_s, x.end_s)) for x in segments]
 

@@ -13,6 +13,8 @@ from mv2desc.errors import MediaError
 def check_file(path: str | os.PathLike, kind: str) -> Path:
     """``path`` as a Path; ``MediaError(missing_<kind> | empty_<kind>)`` when absent or zero bytes."""
     p = Path(path)
+    if p.is_dir():
+        raise MediaError(f"missing_{kind}", f"{p} is a folder, not a {kind} file; pass the file itself")
     if not p.is_file():
         raise MediaError(f"missing_{kind}", f"no such file: {p}")
     if p.stat().st_size == 0:

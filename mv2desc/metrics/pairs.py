@@ -65,7 +65,13 @@ def read_records(path: str | Path) -> tuple[list[str], list[list[str]], list[dic
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
+                    if number == 1 and line.lstrip().startswith("["):
+                        raise UserError(f"{p} is a JSON array; JSONL is expected: one JSON object per line, e.g. "
+                                        '{"prediction": "...", "reference": "..."}') from None
                     raise UserError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+                if number == 1 and isinstance(row, list):
+                    raise UserError(f"{p} is a JSON array; JSONL is expected: one JSON object per line, e.g. "
+                                    '{"prediction": "...", "reference": "..."}')
                 if not isinstance(row, dict):
                     raise UserError(f"{where}: expected a JSON object with 'prediction' and 'reference', got {type(row).__name__}")
                 missing = [key for key in ("prediction", "reference") if key not in row]

@@ -10,6 +10,8 @@ everything. Files appear whole or not at all (temporary name, then rename).
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 from dataclasses import fields
 from pathlib import Path
@@ -20,6 +22,15 @@ from mv2desc.fingerprint import fingerprint
 from mv2desc.mvgen.renderers.base import ClipRequest
 
 _IMAGES = ("keyframe", "last_frame")
+log = logging.getLogger(__name__)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def image_hash(image: np.ndarray | None) -> str | None:
@@ -45,7 +56,7 @@ def clip_key(identity: dict, request: ClipRequest, encoding: dict) -> str:
 
 
 class ClipCache:
-    """``root/clips/<key>.mp4`` and ``root/keyframes/<key>.png``."""
+    """``root/clips/<key>.mp4`` (+ ``<key>.json``, its seal: size and checksum) and ``root/keyframes/<key>.png``."""
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
@@ -56,11 +67,29 @@ class ClipCache:
     def keyframe_path(self, key: str) -> Path:
         return self.root / "keyframes" / f"{key}.png"
 
+    def seal_path(self, key: str) -> Path:
+        return self.root / "clips" / f"{key}.json"
+
     def has_clip(self, key: str) -> bool:
-        return self.clip_path(key).is_file()
+        """Whether ``key`` is cached and intact: the clip's size and SHA-256 equal those recorded when it
+        was stored (its seal). A damaged, truncated or unsealed entry is a miss: it is re-rendered, and a
+        warning says so."""
+        path, seal = self.clip_path(key), self.seal_path(key)
+        if not path.is_file():
+            return False
+        try:
+            want = json.loads(seal.read_text(encoding="utf-8"))
+            ok = path.stat().st_size == want["bytes"] and _sha256(path) == want["sha256"]
+        except (OSError, ValueError, KeyError, TypeError):
+            ok = False
+        if not ok:
+            log.warning("cached clip %s is damaged or unverified (its size or checksum differs from when it was stored): "
+                        "re-rendering it", path)
+        return ok
 
     def store_clip(self, key: str, frames: np.ndarray, fps: float, crf: int) -> Path:
-        """Encode ``frames`` (T, H, W, 3) uint8 RGB as H.264 under ``key``, atomically."""
+        """Encode ``frames`` (T, H, W, 3) uint8 RGB as H.264 under ``key``, atomically, then seal it."""
+        from mv2desc.atomic import atomic_write_json
         from mv2desc.media.video import write_video
 
         path = self.clip_path(key)
@@ -68,9 +97,11 @@ class ClipCache:
         tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
         try:
             write_video(tmp, frames, fps, crf=crf, preset="veryfast")
+            seal = {"bytes": tmp.stat().st_size, "sha256": _sha256(tmp), "frames": int(len(frames)), "fps": fps}
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
+        atomic_write_json(self.seal_path(key), seal)
         return path
 
     def load_keyframe(self, key: str) -> np.ndarray | None:

@@ -43,8 +43,6 @@ def prepare_out_dir(path: str | os.PathLike, song: str | os.PathLike) -> Path:
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; pass a folder (it is created when missing)")
-    if out.resolve() == Path(song).resolve().parent and any(out.iterdir()) and not (out / MARKER).exists():
-        raise UserError(f"--out {out} is the song's own folder; choose a new folder for the outputs")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise UserError(
             f"--out {out} holds files not made by 'mv2desc mv generate' (no {MARKER}); choose a new or empty folder"
@@ -54,7 +52,8 @@ def prepare_out_dir(path: str | os.PathLike, song: str | os.PathLike) -> Path:
         _remove_dead_stages(out)
         from mv2desc.atomic import atomic_write_bytes
 
-        atomic_write_bytes(out / MARKER, json.dumps({"made_by": "mv2desc mv generate", "song": str(song)}).encode())
+        if not (out / MARKER).is_file():  # written once, when the folder is claimed
+            atomic_write_bytes(out / MARKER, json.dumps({"made_by": "mv2desc mv generate", "song": str(song)}).encode())
     except OSError as exc:
         raise UserError(f"cannot write to --out {out}: {exc.strerror or exc} (choose a writable folder)") from exc
     return out

@@ -37,6 +37,7 @@ from mv2desc.mvgen.outdir import prepare_out_dir
 from mv2desc.mvgen.renderers import build_keyframes, build_renderer
 from mv2desc.mvgen.renderers.base import ClipRenderer, ClipRequest
 from mv2desc.mvgen.style import StyleSheet, build_style_sheet
+from mv2desc.outputs import folder_lock, refuse_inputs
 
 log = logging.getLogger(__name__)
 FORMAT = "mv2desc.mv.generate/1"
@@ -213,6 +214,7 @@ def check_settings(cfg: GenerateConfig) -> list[str] | None:
     :class:`UserError`s). Returns the render workers' GPU ids (None: CPU)."""
     if not cfg.song or not cfg.out:
         raise UserError("need a SONG and --out DIR: mv2desc mv generate SONG --out DIR")
+    refuse_inputs({"--out": cfg.out}, [cfg.song, cfg.captioner, cfg.scores.clip_model])
     if cfg.scores.clip_model:
         clip = Path(cfg.scores.clip_model)
         if not (clip / "config.json").is_file():
@@ -294,14 +296,22 @@ def _publish(stage: Path, out: Path, names: tuple[str, ...], report: dict) -> No
 def generate(cfg: GenerateConfig) -> dict[str, Any]:
     """Run the whole pipeline for ``cfg.song`` into ``cfg.out``; returns the report (also written)."""
     from mv2desc.media.audio import load_audio
-    from mv2desc.mvgen.storyboard import beat_strip, jpeg_data_uri, render_storyboard
-    from mv2desc.mvgen.timeline import build_timeline, write_timeline
-    from mv2desc.sync.engine import sync_videos
 
     t_start, timing = time.perf_counter(), {}
     gpus = check_settings(cfg)
     y, sr = load_audio(cfg.song)  # MediaError for a missing/unreadable file, before anything is written
     out = prepare_out_dir(cfg.out, cfg.song)
+    with folder_lock(out, "generate", busy="another 'mv2desc mv generate'"):
+        return _generate(cfg, out, y, sr, gpus, t_start, timing)
+
+
+def _generate(cfg: GenerateConfig, out: Path, y: np.ndarray, sr: int, gpus: list[str] | None, t_start: float,
+              timing: dict[str, float]) -> dict[str, Any]:
+    """The run, with the output folder locked."""
+    from mv2desc.mvgen.storyboard import beat_strip, jpeg_data_uri, render_storyboard
+    from mv2desc.mvgen.timeline import build_timeline, write_timeline
+    from mv2desc.sync.engine import sync_videos
+
     cache = ClipCache(out / "cache")
 
     t = time.perf_counter()

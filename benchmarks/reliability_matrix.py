@@ -6,7 +6,10 @@ gets one verdict.
 Verdicts: ``clear error`` (non-zero exit, the last stderr line is ``error: ...``, no traceback),
 ``valid output`` (exit 0 and the case's own check passes), ``traceback``, ``hang`` (timeout),
 ``silent wrong`` (exit 0 but the check found a wrong result), ``data lost`` (a file the user owned was
-changed or removed), ``unclear error`` (non-zero exit without an ``error:`` line). Each case also
+changed or removed), ``unclear error`` (non-zero exit without an ``error:`` line); for signal cases,
+``stopped`` (exit 128 + signal within 15 s, no traceback, no process of its group left) or ``orphans``.
+Issue 18 items 10 (full disk), 12 (two runs into one folder) and 13 (a full disk under ``eval score``)
+need a fault injected inside the process: their tests cover them (tests/test_reliability_*.py). Each case also
 says what it expects; the table marks the cases whose verdict differs. Nothing is asserted: the
 tests assert behaviour (tests/test_reliability_*.py); this prints where the product stands.
 """
@@ -39,6 +42,7 @@ class Case:
     check: Callable[[Path, subprocess.CompletedProcess], str | None] | None = None  # -> a bad verdict or None
     owned: list[str] = field(default_factory=list)  # files (relative to the case folder) the user owns
     timeout: float = 300.0
+    interrupt: tuple[str, int, bool] | None = None  # (file that says the work started, signal, to the whole group?)
 
 
 def _digest(paths: list[Path]) -> dict[str, str]:
@@ -52,6 +56,8 @@ def run_case(case: Case, work: Path) -> dict:
     owned = [d / p for p in case.owned]
     before = _digest(owned)
     t0 = time.perf_counter()
+    if case.interrupt is not None:
+        return _run_interrupted(case, argv, d, t0)
     try:
         proc = subprocess.run([str(EXE), *argv], capture_output=True, text=True, timeout=case.timeout, env=ENV, cwd=d)
     except subprocess.TimeoutExpired:
@@ -70,6 +76,59 @@ def run_case(case: Case, work: Path) -> dict:
         verdict = "unclear error"
     return {"item": case.item, "case": case.name, "verdict": verdict, "expect": case.expect, "exit": proc.returncode,
             "last_stderr": err_lines[-1][:160] if err_lines else "", "wall_s": round(wall, 1)}
+
+
+def _group_alive(pgid: int) -> list[int]:
+    alive = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                fields = (p / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append(int(p.name))
+    return alive
+
+
+def _run_interrupted(case: Case, argv: list[str], d: Path, t0: float) -> dict:
+    """Start the command in its own process group, wait for ``interrupt[0]`` to appear, send the signal
+    (to the group, as Ctrl-C does, or to the main process only); verdict ``stopped`` when it exits with
+    128 + signal within 15 s, prints no traceback and leaves no process of its group behind."""
+    import signal as _signal
+
+    marker, sig, group = case.interrupt
+    proc = subprocess.Popen([str(EXE), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=d,
+                            start_new_session=True)
+    deadline = time.perf_counter() + case.timeout
+    while not list(d.glob(marker)) and proc.poll() is None and time.perf_counter() < deadline:
+        time.sleep(0.1)
+    if proc.poll() is not None:
+        return {"item": case.item, "case": case.name, "verdict": "not run", "expect": case.expect,
+                "last_stderr": f"finished before {marker} appeared (exit {proc.returncode})"}
+    sent = time.perf_counter()
+    (os.killpg if group else os.kill)(proc.pid, sig)
+    try:
+        _, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, _signal.SIGKILL)
+        proc.communicate()
+        return {"item": case.item, "case": case.name, "verdict": "hang", "expect": case.expect, "wall_s": round(time.perf_counter() - t0, 1)}
+    stop_s = time.perf_counter() - sent
+    time.sleep(2.0)
+    left = _group_alive(proc.pid)
+    err_lines = [line for line in err.strip().splitlines() if line.strip()]
+    if "Traceback (most recent call last)" in err:
+        verdict = "traceback"
+    elif left:
+        verdict = "orphans"
+    elif proc.returncode in (128 + sig, -sig):
+        verdict = "stopped"
+    else:
+        verdict = "silent wrong"  # went on, or exited with another code
+    return {"item": case.item, "case": case.name, "verdict": verdict, "expect": case.expect, "exit": proc.returncode,
+            "last_stderr": err_lines[-1][:160] if err_lines else "", "wall_s": round(time.perf_counter() - t0, 1),
+            "stop_s": round(stop_s, 2), "left_running": left}
 
 
 # -- shared fixtures (made once per run) ---------------------------------------------------------------
@@ -254,6 +313,86 @@ def _valid_json(d: Path, proc: subprocess.CompletedProcess) -> str | None:
     return None
 
 
+def _copy_of_song(d: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copy(song(d.parent), d / "mine.wav"))
+
+
+def _long_song(d: Path, seconds: float = 40.0) -> Path:
+    code = ("import sys; from mv2desc.synth import SongSpec, render; from mv2desc.media.audio import write_audio; "
+            f"write_audio(sys.argv[1], render(SongSpec(tempo_bpm=120, energy=0.7, duration_s={seconds}), 22050), 22050)")
+    subprocess.run([str(EXE.with_name("python")), "-c", code, str(d / "long.wav")], check=True, env=ENV)
+    return d / "long.wav"
+
+
+SMALL_MV = ["--video.width", "160", "--video.height", "96", "--video.fps", "12", "--sync.render.fps", "12", "--workers", "1"]
+
+
+def _predictions(d: Path) -> Path:
+    (d / "preds.jsonl").write_text('{"prediction": "a slow song", "reference": "a slow song"}\n')
+    return d / "preds.jsonl"
+
+
+def _captioner_copy(d: Path, damage: str | None = None) -> Path:
+    import shutil
+
+    art = d / "captioner"
+    shutil.copytree(REPO / "assets" / "demo-captioner", art)
+    if damage:
+        f = art / damage
+        f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+    return art
+
+
+def _user_folder(d: Path) -> Path:
+    (d / "mine").mkdir(exist_ok=True)
+    (d / "mine" / "notes.txt").write_text("the user's own notes")
+    return d / "mine"
+
+
+def _truncated_cached_clip(d: Path) -> list[str]:
+    argv = ["mv", "generate", str(song(d.parent)), "--out", str(d / "mv"), *SMALL_MV]
+    subprocess.run([str(EXE), *argv], check=True, capture_output=True, env=ENV, cwd=d)
+    victim = sorted((d / "mv" / "cache" / "clips").glob("*.mp4"))[0]
+    victim.write_bytes(victim.read_bytes()[:2000])
+    return argv
+
+
+def _rerendered(d: Path, proc: subprocess.CompletedProcess) -> str | None:
+    report = json.loads((d / "mv" / "report.json").read_text())
+    return None if report["render"]["rendered"] == 1 else "silent wrong"
+
+
+def _bars_16s(d: Path) -> list[str]:
+    _long_song(d, 16.0)
+    return ["describe", str(d / "long.wav"), "--tracker", "librosa", "--out", str(d / "d.json")]
+
+
+def _eight_bars(d: Path, proc: subprocess.CompletedProcess) -> str | None:
+    bars = [s["bars"] for s in json.loads((d / "d.json").read_text())["segments"]]
+    return None if bars == [8] else "silent wrong"
+
+
+def _tempo_16s(d: Path) -> list[str]:
+    _long_song(d, 16.0)
+    return ["mv", "beats", str(d / "long.wav")]
+
+
+def _has_tempo(d: Path, proc: subprocess.CompletedProcess) -> str | None:
+    tempo = json.loads(proc.stdout)["tempo"]
+    return None if tempo is not None and abs(tempo - 120) < 3 else "silent wrong"
+
+
+def _json_array(d: Path) -> list[str]:
+    (d / "preds.json").write_text('[{"prediction": "a", "reference": "a"}]')
+    return ["eval", "score", "--predictions", str(d / "preds.json")]
+
+
+def _generate_long(d: Path, *extra: str) -> list[str]:
+    return ["mv", "generate", str(_long_song(d)), "--out", str(d / "mv"), *SMALL_MV, *extra]
+
+
 CASES = [
     Case("2", "build into a user's folder", _user_folder_with_dataset, owned=["mine/dataset/precious.txt", "mine/report.json"]),
     Case("3", "example into a non-empty folder", _non_empty, owned=["root/notes.txt"]),
@@ -282,6 +421,35 @@ CASES = [
          check=_valid_json),
     Case("-", "mv score of a missing video", lambda d: ["mv", "score", "--video", str(d / "nope.mp4")]),
     Case("-", "unknown subcommand", lambda d: ["mv", "beets"]),
+    # issue 18: no output path may eat an input, Ctrl-C stops every command, one run per folder
+    Case("18.1", "mv beats --out is the song", lambda d: ["mv", "beats", str(_copy_of_song(d)), "--out", str(d / "mine.wav")],
+         owned=["mine.wav"]),
+    Case("18.1", "mv score --out is the video", lambda d: ["mv", "score", "--video", str(clip(d, "mine.mp4")), "--out",
+                                                           str(d / "mine.mp4")], owned=["mine.mp4"]),
+    Case("18.1", "eval score --out is the predictions", lambda d: ["eval", "score", "--predictions", str(_predictions(d)), "--out",
+                                                                   str(d / "preds.jsonl")], owned=["preds.jsonl"]),
+    Case("18.1", "export --out is the checkpoint", lambda d: ["export", "--checkpoint", str(_captioner_copy(d)), "--out",
+                                                              str(d / "captioner")], owned=["captioner/captioner.json"]),
+    Case("18.1", "describe --out is the song", lambda d: ["describe", str(_copy_of_song(d)), "--out", str(d / "mine.wav"),
+                                                          "--overwrite"], owned=["mine.wav"]),
+    Case("18.2", "export --out a user's folder", lambda d: ["export", "--checkpoint", str(REPO / "assets" / "demo-captioner"), "--out",
+                                                            str(_user_folder(d))], owned=["mine/notes.txt"]),
+    Case("18.3", "demo --out a user's folder", lambda d: ["demo", "--out", str(_user_folder(d))], owned=["mine/notes.txt"], timeout=120),
+    Case("18.4", "Ctrl-C during mv generate's render", lambda d: _generate_long(d, "--devices", "2"), expect="stopped",
+         interrupt=("mv/cache/clips/*.mp4", 2, True)),
+    Case("18.4", "SIGTERM during mv generate's render", lambda d: _generate_long(d, "--devices", "2"), expect="stopped",
+         interrupt=("mv/cache/clips/*.mp4", 15, False)),
+    Case("18.5", "SIGKILL during mv generate's render", lambda d: _generate_long(d, "--devices", "2"), expect="stopped",
+         interrupt=("mv/cache/clips/*.mp4", 9, False)),
+    Case("18.6", "describe with a truncated adapter", lambda d: ["describe", str(song(d.parent)), "--captioner",
+                                                                str(_captioner_copy(d, "adapter/adapter_model.safetensors"))]),
+    Case("18.6", "describe with truncated audio modules", lambda d: ["describe", str(song(d.parent)), "--captioner",
+                                                                     str(_captioner_copy(d, "audio_modules.safetensors"))]),
+    Case("18.7", "rerun with a truncated cached clip", _truncated_cached_clip, expect="valid output", check=_rerendered),
+    Case("18.8", "bars of 16 s at 120 bpm", _bars_16s, expect="valid output", check=_eight_bars),
+    Case("18.9", "tempo of 16 s at 120 bpm", _tempo_16s, expect="valid output", check=_has_tempo),
+    Case("18.14", "a folder given as the song", lambda d: ["describe", str(_user_folder(d))]),
+    Case("18.14", "a JSON array given as JSONL", _json_array),
 ]
 
 

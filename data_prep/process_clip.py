@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import sys
 import threading
 import time
 import traceback
@@ -20,6 +18,7 @@ from mv2desc.audio.features import AcousticFeatureExtractor, ClipFeatures
 from mv2desc.describe.metadata import SongFacts, measured_attributes
 from mv2desc.describe.metadata import describe as describe_metadata
 from mv2desc.errors import MediaError
+from mv2desc.procs import die_with_parent, on_signal
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ _INTERRUPTED = threading.Event()
 
 def _on_interrupt(signum, frame) -> None:
     _INTERRUPTED.set()
-    raise KeyboardInterrupt(f"signal {signum}")
+    on_signal(signum, frame)  # raises mv2desc.procs.Interrupted: exit 130 for SIGINT, 143 for SIGTERM
 
 
 def install_interrupt_handlers(signals=(signal.SIGINT,)) -> dict:
@@ -197,32 +196,6 @@ def init_worker(config: BuildConfig, parent_pid: int | None = None) -> None:
     install_interrupt_handlers()
     default_offline()
     _PROCESSOR = ClipProcessor(config)
-
-
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
-    """A worker must not outlive its build (a SIGKILLed parent leaves no orphan). On Linux the kernel
-    sends SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG); everywhere, a daemon thread exits
-    the process once the parent pid changes (re-parented)."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent_pid:  # died before the prctl
-        os._exit(1)
-
-    def watch() -> None:
-        while True:
-            time.sleep(poll_s)
-            if os.getppid() != parent_pid:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def run_in_worker(track: Track) -> ClipOutcome:

@@ -24,8 +24,16 @@ from pathlib import Path
 
 from mv2desc.app import argument_parser, normalise_flags, positive_float, positive_int, run, setup
 from mv2desc.errors import UserError
+from mv2desc.outputs import claim_folder
 
 REPO = Path(__file__).resolve().parents[1]
+MARKER = ".mv2desc-demo"  # a folder holding it was made by the demo: a rerun reuses its example and song
+MADE_HERE = {"music4all", "data", "train", "eval", "mv", "song.mp3"}
+
+
+def _earlier_demo(out: Path) -> bool:
+    """A demo folder of a version that wrote no marker: only the demo's outputs, its example among them."""
+    return {p.name for p in out.iterdir()} <= MADE_HERE and (out / "music4all" / "id_information.csv").is_file()
 
 
 def write_demo_song(path: Path, duration_s: float) -> Path:
@@ -109,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             if code:
                 raise UserError(f"the demo stopped: `mv2desc {name}` exited with {code}")
 
-        out = Path(args.out)
+        # only a new, empty or demo folder: the demo reuses a music4all/ and song.mp3 found there, and
+        # writes data/, train/, eval/, mv/ (a user's folder is refused before anything is written)
+        out = claim_folder(args.out, MARKER, "mv2desc demo", also_ours=_earlier_demo)
         root = out / "music4all"
         if not (root / "id_information.csv").is_file():
             step("data", "example", "--out", str(root), "--n_tracks", str(args.n_tracks))

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from mv2desc import procs
 from mv2desc.errors import UserError
 from mv2desc.offline import default_offline
 
@@ -104,10 +105,27 @@ def io_error_line(exc: OSError) -> str | None:
     return f"cannot write or read{where}: {exc.strerror or exc} (check the path, free space and permissions)"
 
 
+_DEPTH = [0]  # run() calls in progress (the demo runs commands inside its own)
+
+
+def running() -> bool:
+    """Whether a command is running in this process (:func:`run` is active)."""
+    return _DEPTH[0] > 0
+
+
 def run(fn: Callable[[], int | None]) -> int:
-    """Run a command; user errors (and disk / permission errors) become ``error: ...`` on stderr and exit code 2."""
+    """Run a command; user errors (and disk / permission errors) become ``error: ...`` on stderr and exit code 2.
+    SIGINT and SIGTERM stop it: one ``interrupted`` line, exit 130 / 143 (from a command run inside
+    another, the interrupt goes on to the outer one)."""
+    outermost = not running()
+    if outermost:
+        procs.clear_pending()
+    _DEPTH[0] += 1
     try:
-        return int(fn() or 0)
+        with procs.interrupts():
+            code = int(fn() or 0)
+            procs.raise_if_interrupted()  # a signal whose exception was swallowed on the way
+            return code
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -117,9 +135,22 @@ def run(fn: Callable[[], int | None]) -> int:
             raise
         print(f"error: {line}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished clips are cached; rerun the same command to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        if not outermost:
+            raise
+        return _interrupted(exc)
+    except SystemExit:
+        signum = procs.pending()
+        if signum is None or not outermost:
+            raise
+        return _interrupted(procs.Interrupted(signum))  # Lightning turns Ctrl-C into sys.exit(1)
+    finally:
+        _DEPTH[0] -= 1
+
+
+def _interrupted(exc: BaseException) -> int:
+    print(f"interrupted ({procs.signal_name(exc)}); rerun the same command to resume (finished work is kept)", file=sys.stderr)
+    return procs.exit_code(exc)
 
 
 def dispatch(argv: list[str] | None, commands: dict[str, Callable[[list[str]], int]], usage: str, app: str) -> int:

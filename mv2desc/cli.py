@@ -47,11 +47,19 @@ def _stdout_gone() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mv2desc import app, procs
+
     try:
-        try:
-            return _main(argv)
-        finally:
-            sys.stdout.flush()  # argparse's --help exits through here too
+        with procs.interrupts():  # from the start: Ctrl-C while torch imports is exit 130 too, not a traceback
+            try:
+                return _main(argv)
+            finally:
+                sys.stdout.flush()  # argparse's --help exits through here too
+    except KeyboardInterrupt as exc:  # outside the command's own run() (which reports it)
+        if app.running():
+            raise  # a command run inside another (the demo's steps): the outer one reports it
+        print(f"interrupted ({procs.signal_name(exc)})", file=sys.stderr)
+        return procs.exit_code(exc)
     except BrokenPipeError:
         if not _stdout_gone():
             raise  # some other pipe broke: a real error

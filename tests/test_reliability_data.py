@@ -285,7 +285,7 @@ def test_workers_end_with_the_build(tmp_path, sig):
         os.kill(proc.pid, sig)
         rc = proc.wait(timeout=60)
         if sig == signal.SIGTERM:
-            assert rc == 130, proc.stderr.read()
+            assert rc == 143, proc.stderr.read()
         gone, alive = psutil.wait_procs(everyone, timeout=10)
         alive = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
         assert not alive, [p.cmdline() for p in alive]

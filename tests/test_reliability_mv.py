@@ -112,3 +112,18 @@ def test_a_json_array_given_to_eval_score_says_jsonl_is_expected(tmp_path, capsy
     assert cli(["eval", "score", "--predictions", str(p)]) == 2
     line = _one_line(capsys)
     assert "JSON array" in line and "JSONL" in line and "one JSON object per line" in line
+
+
+def test_a_killed_writers_temporary_clip_is_removed(tmp_path):
+    """A clip a killed render worker was writing (``.tmp-<pid>-<key>.mp4``) is removed when the cache is
+    opened again; a living process's is kept."""
+    import os
+
+    from mv2desc.mvgen.cache import ClipCache
+
+    clips = tmp_path / "cache" / "clips"
+    clips.mkdir(parents=True)
+    dead, live = clips / ".tmp-999999999-abc.mp4", clips / f".tmp-{os.getpid()}-def.mp4"
+    dead.write_bytes(b"half"), live.write_bytes(b"half")
+    ClipCache(tmp_path / "cache")
+    assert not dead.exists() and live.exists()

@@ -189,11 +189,15 @@ def test_item10_merged_artifact_needs_its_backbone_weights(tmp_path):
     art = tmp_path / "merged"
     (art / "backbone").mkdir(parents=True)
     (art / META_FILE).write_text(json.dumps({"format": FORMAT, "merged": True, "num_lora_modules": 0}))
-    for name in ("audio_modules.safetensors", "tokenizer_config.json", "tokenizer.json", "chat_template.jinja", "backbone/config.json"):
+    import torch
+    from safetensors.torch import save_file
+
+    for name in ("tokenizer_config.json", "tokenizer.json", "chat_template.jinja", "backbone/config.json"):
         (art / name).write_text("x")
+    save_file({"w": torch.zeros(1)}, art / "audio_modules.safetensors")
     assert missing_files(art) == ["backbone/model.safetensors"]
     (art / "backbone" / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"a": "model-00001.safetensors"}}))
     with pytest.raises(ArtifactError, match="missing backbone/model-00001.safetensors"):
         check_complete(art)
-    (art / "backbone" / "model-00001.safetensors").write_text("x")
+    save_file({"a": torch.zeros(1)}, art / "backbone" / "model-00001.safetensors")
     assert check_complete(art)["merged"] is True

@@ -1,13 +1,39 @@
-"""Callbacks: learning rate to the loggers, and a check that every DDP rank ends with the same weights."""
+"""Callbacks: learning rate to the loggers, a check that every DDP rank ends with the same weights, and
+checkpoint files that appear whole or not at all."""
 
 from __future__ import annotations
 
+import io
 import logging
+from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.plugins import TorchCheckpointIO
+
+from mv2desc.atomic import atomic_write_bytes
+from mv2desc.errors import UserError
 
 log = logging.getLogger(__name__)
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written to a temporary file beside the target, then renamed (Lightning's own writer
+    stages them in the system temp folder and copies them over, leaving a truncated ``last.ckpt`` when the
+    disk fills). A failed write is one :class:`UserError` naming the checkpoint and the cause; the
+    checkpoint that was there before stays whole."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        if storage_options is not None:
+            raise TypeError(f"storage_options are not supported by {type(self).__name__}")
+        try:
+            buffer = io.BytesIO()
+            torch.save(checkpoint, buffer)
+            atomic_write_bytes(Path(path), buffer.getvalue())
+        except OSError as exc:
+            raise UserError(f"cannot write checkpoint {path}: {exc.strerror or exc}; free space (or fix permissions) and rerun "
+                            "the same command (it resumes from the last checkpoint written whole)") from exc
 
 
 def replicas_comparable(strategy) -> bool:

@@ -42,6 +42,19 @@ def attribute_config(path: str | None):
         raise UserError(f"attributes config {path}: {exc}") from None
 
 
+def write_output(path: Path, data: bytes) -> None:
+    """``data`` to ``path`` whole or not at all (:func:`mv2desc.atomic.atomic_write_bytes`); a failed write (a
+    full disk) is one line naming the path, and an earlier file there is kept."""
+    from mv2desc.atomic import atomic_write_bytes
+    from mv2desc.errors import UserError
+
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc} (free space or fix permissions; "
+                        "an earlier file there is unchanged)") from exc
+
+
 def cmd_score(argv: list[str]) -> int:
     parser = argument_parser(prog="mv2desc eval score", description=__doc__.splitlines()[0].split(": ", 1)[1])
     parser.add_argument("--predictions", required=True, help='JSONL, one {"prediction": ..., "reference": str | [str, ...]} a line')
@@ -54,15 +67,15 @@ def cmd_score(argv: list[str]) -> int:
     setup()
     from mv2desc.metrics import score_captions
     from mv2desc.metrics.pairs import read_records
+    from mv2desc.outputs import refuse_inputs
 
+    refuse_inputs({"--out": args.out}, [args.predictions, args.attributes_config, args.bertscore_model])
     predictions, references, attributes = read_records(args.predictions)
     metrics = score_captions(predictions, references, bertscore_model=args.bertscore_model, bertscore_layers=args.bertscore_layers,
                              attributes=attributes, attribute_config=attribute_config(args.attributes_config))
     text = json.dumps(metrics, indent=2)
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
+        write_output(Path(args.out), (text + "\n").encode("utf-8"))
     print(text)
     return 0
 

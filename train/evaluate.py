@@ -55,20 +55,24 @@ def measured(row: dict) -> dict | None:
 
 
 def eval_run(checkpoint: str, dataset: str, split: str = "test", out_dir: str | None = None, **kwargs) -> dict:
+    """Describe ``split`` with the artifact, score it; ``predictions.jsonl`` and ``metrics.json`` are written
+    whole or not at all into ``out_dir`` (default ``<artifact>/../eval-<split>``, beside a run's final/),
+    which may not be (or hold, or lie in) an input."""
     from mv2desc.metrics.text import score_captions
+    from mv2desc.outputs import refuse_inputs
+    from train.eval_cmd import write_output
 
-    rows = generate_split(checkpoint, dataset, split, **kwargs)
+    art = artifact.resolve(checkpoint)
+    out = Path(out_dir) if out_dir else art.parent / f"eval-{split}"
+    refuse_inputs({"--out": out}, [art, dataset, kwargs.get("backbone"), artifact.local_backbone(art)])
+    rows = generate_split(art, dataset, split, **kwargs)
     if not rows:
         raise UserError(f"split {split!r} of {dataset} is empty")
-    out = Path(out_dir) if out_dir else artifact.resolve(checkpoint).parent / f"eval-{split}"
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "predictions.jsonl", "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    write_output(out / "predictions.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8"))
     metrics = score_captions([r["prediction"] for r in rows], [r["reference"] for r in rows], attributes=[r["attributes"] for r in rows])
     metrics["n"] = len(rows)
     metrics["split"] = split
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_output(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode("utf-8"))
     print(json.dumps(metrics, indent=2))
     print(f"predictions: {out / 'predictions.jsonl'}  metrics: {out / 'metrics.json'}")
     return metrics

@@ -1,11 +1,16 @@
 """``mv2desc export --checkpoint DIR --out DIR [--merge]``: the adapter artifact, or a merged model
-(plain backbone with LoRA merged + processor, tokenizer, chat template; audio modules beside it)."""
+(plain backbone with LoRA merged + processor, tokenizer, chat template; audio modules beside it).
+
+``--out`` is never an input (the artifact, its backbone) and is written only when it is new, empty, or an
+earlier export (it carries :data:`MARKER`), one export at a time."""
 
 from __future__ import annotations
 
 import sys
 
 from mv2desc.app import argument_parser, normalise_flags, run, setup
+
+MARKER = ".mv2desc-export"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,12 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     def _run() -> int:
         setup()
         from mv2desc.model import artifact
+        from mv2desc.outputs import claim_folder, folder_lock, refuse_inputs
 
         src = artifact.resolve(args.checkpoint)
-        meta = artifact.check_complete(src)  # before anything is written: a missing file is named, nothing exported
-        model = artifact.load(src, backbone=args.backbone)
-        extra = meta.get("extra", {})
-        out = artifact.merge(model, args.out, extra=extra) if args.merge else artifact.save(model, args.out, extra=extra)
+        # before anything is written: an input as --out, a missing or damaged file is named, nothing exported
+        refuse_inputs({"--out": args.out}, [src, args.backbone, artifact.local_backbone(src)])
+        meta = artifact.check_complete(src)
+        out = claim_folder(args.out, MARKER, "mv2desc export")
+        with folder_lock(out, "export", busy="another 'mv2desc export'"):
+            model = artifact.load(src, backbone=args.backbone)
+            extra = meta.get("extra", {})
+            artifact.merge(model, out, extra=extra) if args.merge else artifact.save(model, out, extra=extra)
         print(f"exported {'merged model' if args.merge else 'adapter'} to {out}")
         return 0
 

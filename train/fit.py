@@ -14,14 +14,15 @@ import lightning as L
 import yaml
 from torch.utils.data import DataLoader
 
-from mv2desc.atomic import atomic_write_bytes
-from mv2desc.data.spec import FeatureSpecMismatch
+from mv2desc.atomic import atomic_write_bytes, atomic_write_json
+from mv2desc.data.spec import FeatureSpec, FeatureSpecMismatch
 from mv2desc.errors import UserError
 from mv2desc.model import artifact
 from mv2desc.model.backbone import decoder_of
 from mv2desc.model.generation import GenerationCollator
+from mv2desc.outputs import refuse_inputs
 from mv2desc.paths import resolve_repo_path
-from train.callbacks import EndOfTraining, LearningRateLogger, StopAfterSteps
+from train.callbacks import AtomicCheckpointIO, EndOfTraining, LearningRateLogger, StopAfterSteps
 from train.config import TrainConfig
 from train.data import (
     EpochShuffleSampler,
@@ -163,6 +164,29 @@ def check_resume_config(cfg: TrainConfig, resume: str) -> None:
         log.warning("resuming with changed run settings: %s", "; ".join(allowed))
 
 
+SPEC_FILE = "feature_spec.json"  # the FeatureSpec of the dataset a run trains on, beside its config.yaml
+
+
+def check_resume_features(spec: FeatureSpec, dataset: str, resume: str) -> None:
+    """Refuse to resume ``resume`` on a dataset whose features differ from those its run was trained on (the
+    run's :data:`SPEC_FILE`; e.g. the dataset folder rebuilt with another CLAP window): one line naming the
+    field. A run started before the file existed is resumed with a warning."""
+    run = Path(resume).parent.parent
+    saved_path = run / SPEC_FILE
+    if not saved_path.is_file():
+        log.warning("resuming %s: no %s beside its checkpoints/, so the dataset's features cannot be compared", resume, SPEC_FILE)
+        return
+    try:
+        saved = FeatureSpec.from_dict(json.loads(saved_path.read_text(encoding="utf-8")), base=run)
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        raise UserError(f"{saved_path} is not a readable feature spec ({exc}): cannot check the resumed run's features") from exc
+    try:
+        saved.require_same(spec, f"the run {run}", f"dataset {dataset}")
+    except FeatureSpecMismatch as exc:
+        raise UserError(f"cannot resume {resume}: {exc}; the checkpoint was trained on the run's features: use a dataset "
+                        "built with the run's feature settings, or a new run.out_dir (or --run.resume none) for this one") from exc
+
+
 def clipping_kwargs(strategy: str, grad_clip: float | None) -> dict:
     """Trainer gradient-clipping arguments. Under fsdp, Lightning's FSDPPrecision refuses norm clipping:
     the Trainer gets none and CaptionerModule.configure_gradient_clipping calls FSDP's clip_grad_norm_."""
@@ -187,8 +211,8 @@ def _loggers(cfg: TrainConfig, out: Path) -> list:
     return made
 
 
-def check_init_from(path: str, spec, dataset: str) -> None:
-    """The warm-start artifact exists, is complete and was trained on features of the dataset's spec."""
+def check_init_from(path: str, spec, dataset: str) -> Path:
+    """The warm-start artifact (returned) exists, is complete and was trained on features of the dataset's spec."""
     art = artifact.resolve(resolve_repo_path(path))
     their = artifact.artifact_spec(artifact.check_complete(art), art)
     if their is None:
@@ -198,9 +222,12 @@ def check_init_from(path: str, spec, dataset: str) -> None:
         their.require_same(spec, f"init_from {art}", f"dataset {dataset}")
     except FeatureSpecMismatch as exc:
         raise UserError(str(exc)) from exc
+    return art
 
 
 def fit(cfg: TrainConfig) -> dict:
+    out = Path(cfg.run.out_dir)
+    refuse_inputs({"--run.out_dir": out}, [cfg.data.dataset])  # the warm-start artifact once it is resolved, below
     # The dataset <-> model contract, checked before anything heavy: widths and streams must match
     # (one-line error naming the field); hops and the CLAP window are adopted from the dataset.
     spec = feature_spec(cfg.data.dataset)
@@ -213,18 +240,19 @@ def fit(cfg: TrainConfig) -> dict:
     # refused before anything is written or built: nothing to train on, or only empty targets
     train_split = load_split(cfg.data.dataset, cfg.data.train_split)
     check_trainable(train_split, cfg.data.train_split, cfg.data.dataset)
-    out = Path(cfg.run.out_dir)
-    # the checkpoint to resume (falling back past a broken last.ckpt), checked against the config its run
-    # was started with before config.yaml is replaced by this one
+    if cfg.init_from:
+        refuse_inputs({"--run.out_dir": out}, [check_init_from(cfg.init_from, spec, cfg.data.dataset)])
+    # the checkpoint to resume (falling back past a broken last.ckpt), checked against the config and the
+    # features its run was started with before config.yaml and feature_spec.json are replaced by these
     resume = resolve_resume(cfg.run.resume, out)
     if resume:
         check_resume_config(cfg, resume)
-    if cfg.init_from:
-        check_init_from(cfg.init_from, spec, cfg.data.dataset)
+        check_resume_features(spec, cfg.data.dataset, resume)
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
     module = CaptionerModule(cfg)  # before anything is written: a backbone that cannot load leaves no run folder
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "config.yaml", yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False).encode("utf-8"))
+    atomic_write_json(out / SPEC_FILE, spec.to_dict(base=out))
 
     model = module.model
     prefix = cfg.model.xattn.prefix_tokens if model.resampler is not None else 0
@@ -245,13 +273,14 @@ def fit(cfg: TrainConfig) -> dict:
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="step{step:06d}", auto_insert_metric_name=False,
-                           every_n_train_steps=cfg.run.ckpt_every_n_steps, save_last=True, save_top_k=1)
+                           every_n_train_steps=cfg.run.ckpt_every_n_steps, save_last=True, save_top_k=1,
+                           enable_version_counter=False)  # always last.ckpt: a resumed copy of a run never keeps a stale one
     t = cfg.trainer
     layer_cls = type(decoder_of(model.backbone).layers[0])
     trainer = L.Trainer(
         accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=build_strategy(t.strategy, layer_cls),
         precision=t.precision, max_steps=cfg.optim.max_steps, accumulate_grad_batches=cfg.optim.grad_accum,
-        **clipping_kwargs(t.strategy, cfg.optim.grad_clip), logger=_loggers(cfg, out) or False,
+        **clipping_kwargs(t.strategy, cfg.optim.grad_clip), logger=_loggers(cfg, out) or False, plugins=[AtomicCheckpointIO()],
         callbacks=[ckpt, LearningRateLogger(), end_check, StopAfterSteps(cfg.run.stop_after_steps)], log_every_n_steps=t.log_every_n_steps,
         val_check_interval=(t.val_every_n_steps * cfg.optim.grad_accum) if t.val_every_n_steps and val_loader else None,
         check_val_every_n_epoch=None if t.val_every_n_steps and val_loader else 1,
@@ -272,7 +301,11 @@ def fit(cfg: TrainConfig) -> dict:
         "parameters": model.parameter_counts(),
     }
     if trainer.is_global_zero:
+        # written whole or refused with one line (a full disk): a final/ without captioner.json is no artifact
         artifact.save(model, out / "final", extra={"data": prompt_settings(cfg.data)}, feature_spec=spec)
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        try:
+            atomic_write_json(out / "summary.json", summary)
+        except OSError as exc:
+            raise UserError(f"cannot write {out / 'summary.json'}: {exc.strerror or exc} (free space or fix permissions)") from exc
         print(f"trained {summary['global_step']} steps in {wall:.1f} s -> {out / 'final'} (checkpoints: {out / 'checkpoints'})")
     return summary

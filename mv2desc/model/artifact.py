@@ -15,18 +15,27 @@ an absolute path; loading resolves them on this machine (:func:`mv2desc.paths.fr
 Loading checks keys strictly (no missing, no unexpected) and the number of LoRA-wrapped modules,
 so an upgrade that renames modules fails loudly instead of loading an adapter that does nothing.
 The audio modules live in their own file: ``from_pretrained`` on a merged backbone would drop them.
+
+``captioner.json`` is what makes a folder an artifact: writing one removes it first and writes it last
+(atomically), so a write that fails midway (a full disk) never leaves a folder that looks finished, and
+the failure is one line naming the folder and the cause. Before loading or exporting, every weights file
+is opened (its header checked against its size): a truncated or garbled one is named in one line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from mv2desc.atomic import atomic_write_json
 from mv2desc.data.spec import FeatureSpec
 from mv2desc.errors import UserError
 from mv2desc.model.backbone import load_backbone
@@ -54,6 +63,15 @@ def resolve(path: str | Path) -> Path:
     if (p / "final" / META_FILE).is_file():
         return p / "final"
     raise ArtifactError(f"{p} is neither a captioner artifact ({META_FILE}) nor a training run with final/")
+
+
+def local_backbone(artifact_dir: str | Path) -> Path | None:
+    """The local folder of the backbone an artifact was trained on, None for a hub or built-in name (an input
+    that no output may overwrite)."""
+    d = Path(artifact_dir)
+    name = (read_meta(d).get("config") or {}).get("backbone", {}).get("name_or_path")
+    path = Path(from_ref(name, d)) if isinstance(name, str) and name else None
+    return path if path is not None and path.is_dir() else None
 
 
 def _save_processor(model: AudioCaptioner, out: Path) -> None:
@@ -84,24 +102,39 @@ def save(model: AudioCaptioner, out_dir: str | Path, extra: dict | None = None, 
     # by path at) the trained backbone, so the backbone is written whole
     if _backbone_trained(model) or getattr(model, "merged_backbone", False):
         return merge(model, out, extra=extra, feature_spec=feature_spec)
-    out.mkdir(parents=True, exist_ok=True)
     n_lora = count_lora_modules(model.backbone)
-    if n_lora:
-        model.backbone.save_pretrained(out / "adapter")
-    save_file({k: v.detach().contiguous().cpu() for k, v in model.audio_state_dict().items()}, out / AUDIO_FILE)
-    _save_processor(model, out)
-    meta = {
-        "format": FORMAT,
-        "config": _backbone_paths(model.config.to_dict(), lambda v: to_ref(v, out)),
-        "backbone": to_ref(model.config.backbone.name_or_path, out),
-        "merged": False,
-        "num_lora_modules": n_lora,
-        "num_audio_tensors": len(model.audio_state_dict()),
-        "feature_spec": _spec_record(model, feature_spec, out),
-        "extra": extra or {},
-    }
-    (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    with _writing(out):
+        if n_lora:
+            model.backbone.save_pretrained(out / "adapter")
+        save_file({k: v.detach().contiguous().cpu() for k, v in model.audio_state_dict().items()}, out / AUDIO_FILE)
+        _save_processor(model, out)
+        meta = {
+            "format": FORMAT,
+            "config": _backbone_paths(model.config.to_dict(), lambda v: to_ref(v, out)),
+            "backbone": to_ref(model.config.backbone.name_or_path, out),
+            "merged": False,
+            "num_lora_modules": n_lora,
+            "num_audio_tensors": len(model.audio_state_dict()),
+            "feature_spec": _spec_record(model, feature_spec, out),
+            "extra": extra or {},
+        }
+        atomic_write_json(out / META_FILE, meta)  # last: only now is the folder an artifact
     return out
+
+
+@contextlib.contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """Write an artifact into ``out``: its ``captioner.json`` goes first (the caller writes it last), and a
+    failed write (full disk, permissions, a read-only folder) is one :class:`ArtifactError`."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / META_FILE).unlink(missing_ok=True)
+        yield
+    except (OSError, SafetensorError) as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        cause = (exc.strerror if isinstance(exc, OSError) else None) or str(exc).strip() or type(exc).__name__
+        raise ArtifactError(f"cannot write the captioner artifact {out}: {where}{cause}; free space (or fix permissions) and "
+                            f"write it again (the folder has no {META_FILE}, so nothing takes it for a finished artifact)") from exc
 
 
 def _backbone_trained(model: AudioCaptioner) -> bool:
@@ -112,24 +145,24 @@ def merge(model: AudioCaptioner, out_dir: str | Path, extra: dict | None = None,
     """Merge LoRA into the backbone and write a plain backbone checkpoint (+ processor, tokenizer, chat
     template) under ``out_dir/backbone`` with the audio modules beside it. Consumes ``model``'s LoRA."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     if count_lora_modules(model.backbone):
         model.backbone = model.backbone.merge_and_unload()
-    model.backbone.save_pretrained(out / "backbone")
-    _save_processor(model, out / "backbone")
-    _save_processor(model, out)
-    save_file({k: v.detach().contiguous().cpu() for k, v in model.audio_state_dict().items()}, out / AUDIO_FILE)
-    meta = {
-        "format": FORMAT,
-        "config": _backbone_paths(model.config.to_dict(), lambda v: to_ref(v, out)),
-        "backbone": "backbone",
-        "merged": True,
-        "num_lora_modules": 0,
-        "num_audio_tensors": len(model.audio_state_dict()),
-        "feature_spec": _spec_record(model, feature_spec, out),
-        "extra": extra or {},
-    }
-    (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    with _writing(out):
+        model.backbone.save_pretrained(out / "backbone")
+        _save_processor(model, out / "backbone")
+        _save_processor(model, out)
+        save_file({k: v.detach().contiguous().cpu() for k, v in model.audio_state_dict().items()}, out / AUDIO_FILE)
+        meta = {
+            "format": FORMAT,
+            "config": _backbone_paths(model.config.to_dict(), lambda v: to_ref(v, out)),
+            "backbone": "backbone",
+            "merged": True,
+            "num_lora_modules": 0,
+            "num_audio_tensors": len(model.audio_state_dict()),
+            "feature_spec": _spec_record(model, feature_spec, out),
+            "extra": extra or {},
+        }
+        atomic_write_json(out / META_FILE, meta)  # last: only now is the folder an artifact
     return out
 
 
@@ -137,9 +170,14 @@ def read_meta(artifact_dir: str | Path) -> dict:
     p = Path(artifact_dir) / META_FILE
     if not p.is_file():
         raise ArtifactError(f"{artifact_dir} is not a captioner artifact (no {META_FILE})")
-    meta = json.loads(p.read_text(encoding="utf-8"))
-    if meta.get("format") != FORMAT:
-        raise ArtifactError(f"{p}: unsupported format {meta.get('format')!r} (this code reads {FORMAT})")
+    try:
+        meta = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{p} is damaged (not readable JSON: {exc}); copy the whole artifact folder again, "
+                            "or export it again from its training run") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise ArtifactError(f"{p}: unsupported format {found!r} (this code reads {FORMAT})")
     return meta
 
 
@@ -178,15 +216,48 @@ def missing_files(artifact_dir: str | Path, meta: dict | None = None) -> list[st
     return missing
 
 
+def damaged_files(artifact_dir: str | Path, meta: dict | None = None) -> list[tuple[str, str]]:
+    """(file relative to the artifact, why) for each of its safetensors weights files that is there but does
+    not open (truncated, garbled, not safetensors): only headers are read, checked against the file size."""
+    d = Path(artifact_dir)
+    meta = read_meta(d) if meta is None else meta
+    names = [AUDIO_FILE]
+    if meta.get("merged"):
+        b = d / "backbone"
+        if _has(b, "model.safetensors.index.json"):
+            index = json.loads((b / "model.safetensors.index.json").read_text(encoding="utf-8"))
+            names += sorted({f"backbone/{n}" for n in index.get("weight_map", {}).values()})
+        else:
+            names.append("backbone/model.safetensors")
+    elif meta.get("num_lora_modules"):
+        names.append("adapter/adapter_model.safetensors")
+    damaged = []
+    for name in names:
+        if not (d / name).is_file() or not name.endswith(".safetensors"):
+            continue
+        try:
+            with safe_open(str(d / name), framework="pt"):
+                pass
+        except SafetensorError as exc:
+            damaged.append((name, str(exc).removeprefix("Error while deserializing header: ")))
+    return damaged
+
+
 def check_complete(artifact_dir: str | Path, meta: dict | None = None) -> dict:
-    """The artifact's metadata when every file it needs is there; otherwise a one-line
-    :class:`ArtifactError` naming the missing ones (checked before loading or exporting anything)."""
+    """The artifact's metadata when every file it needs is there and every weights file opens; otherwise a
+    one-line :class:`ArtifactError` naming the missing or damaged ones (checked before loading or exporting
+    anything)."""
     d = Path(artifact_dir)
     meta = read_meta(d) if meta is None else meta
     missing = missing_files(d, meta)
     if missing:
         raise ArtifactError(f"incomplete captioner artifact {d}: missing {', '.join(missing)} "
                             "(copy the whole artifact folder, or export it again from its training run)")
+    damaged = damaged_files(d, meta)
+    if damaged:
+        raise ArtifactError(f"damaged captioner artifact {d}: "
+                            + "; ".join(f"{d / name} is damaged (truncated or not a safetensors file: {why})" for name, why in damaged)
+                            + " (copy the whole artifact folder again, or export it again from its training run)")
     return meta
 
 

@@ -60,6 +60,14 @@ class ClipCache:
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
+        self._remove_dead_temporaries()
+
+    def _remove_dead_temporaries(self) -> None:
+        """``.tmp-<pid>-*`` files of clips a killed process was writing: never finished, removed."""
+        from mv2desc.procs import dead_writers_files
+
+        for tmp in dead_writers_files(self.root / "clips", ".tmp-"):
+            tmp.unlink(missing_ok=True)
 
     def clip_path(self, key: str) -> Path:
         return self.root / "clips" / f"{key}.mp4"

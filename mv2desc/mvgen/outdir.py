@@ -21,21 +21,10 @@ def _remove_dead_stages(out: Path) -> None:
     """Staging folders (``.staging-<pid>-*``) left by killed runs: never published, removed."""
     import shutil
 
-    for stage in out.glob(".staging-*"):
-        pid = stage.name.split("-")[1] if stage.name.count("-") >= 2 else ""
-        if pid.isdigit() and _alive(int(pid)):
-            continue
+    from mv2desc.procs import dead_writers_files
+
+    for stage in dead_writers_files(out, ".staging-"):
         shutil.rmtree(stage, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def prepare_out_dir(path: str | os.PathLike, song: str | os.PathLike) -> Path:

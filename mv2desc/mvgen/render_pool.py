@@ -14,12 +14,13 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 
 from mv2desc.errors import UserError
 from mv2desc.mvgen.cache import ClipCache
 from mv2desc.mvgen.renderers.base import ClipRenderer, ClipRequest
+from mv2desc.procs import raise_if_interrupted, worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -89,20 +90,22 @@ def render_clips(
             cache.store_clip(job.key, renderer.render(job.request), fps, crf)
             if on_done:
                 on_done(job)
+            raise_if_interrupted()
         return
     ctx = multiprocessing.get_context(start_method)
-    slots = ctx.Manager().Queue()
+    slots = ctx.SimpleQueue()  # inherited by the workers (no manager process that could outlive this one)
     n = min(devices, len(jobs))
     if gpus is not None and len(gpus) < n:
         raise ValueError(f"{n} workers need {n} GPU ids, got {gpus}")
     for d in range(n):
         slots.put(f"cuda:{gpus[d]}" if gpus is not None else f"cpu:{d}")
     by_key = {j.key: j for j in jobs}
-    with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
-                             initargs=(factory, slots, str(cache.root), fps, crf)) as pool:
+    # workers ignore Ctrl-C and die with this process; an interrupt or error here terminates them
+    with worker_pool(n, ctx, _init_worker, (factory, slots, str(cache.root), fps, crf)) as pool:
         futures = [pool.submit(_render_in_worker, j) for j in jobs]
         for fut in as_completed(futures):
             key, device = fut.result()
             log.debug("clip %s rendered on %s", key, device)
             if on_done:
                 on_done(by_key[key])
+            raise_if_interrupted()

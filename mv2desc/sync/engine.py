@@ -11,7 +11,6 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,10 +76,15 @@ def analyse_clips(
         return analyses, (meanwhile() if meanwhile is not None else None)
     import multiprocessing
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    from mv2desc.procs import raise_if_interrupted, worker_pool
+
+    # workers ignore Ctrl-C and die with this process; an interrupt or error here terminates them
+    with worker_pool(workers, multiprocessing.get_context("fork")) as pool:
         results = pool.map(_analyse_one, jobs, chunksize=max(1, len(jobs) // (4 * workers)))
         other = meanwhile() if meanwhile is not None else None
-        return list(results), other
+        analyses = list(results)
+        raise_if_interrupted()
+        return analyses, other
 
 
 def _inside(x: np.ndarray, lo: float, hi: float) -> np.ndarray:

@@ -1,0 +1,174 @@
+"""Signals and worker processes: every command stops on Ctrl-C or SIGTERM, and no worker outlives it.
+
+* :func:`interrupts`: while a command runs, SIGINT and SIGTERM raise :class:`Interrupted` (a
+  ``KeyboardInterrupt`` naming the signal) in the main thread; :func:`exit_code` is 130 / 143. The
+  signal is also remembered (:func:`raise_if_interrupted`): an interrupt raised where Python swallows
+  exceptions (a ``__del__``, a ctypes or Cython callback) is raised again at the next check.
+* :func:`init_worker`: the first thing every worker process runs. It ignores SIGINT (Ctrl-C reaches
+  the whole process group; the parent stops its pool, so no worker prints a traceback), takes
+  SIGTERM's default action (dies at once) and dies with its parent (:func:`die_with_parent`).
+* :func:`worker_pool`: a ``ProcessPoolExecutor`` of such workers whose workers are terminated, not
+  waited for, when an exception (an interrupt, an error) leaves the block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+PR_SET_PDEATHSIG = 1
+_PENDING: list[int] = []  # signals received since the handlers were installed
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived (``signum``)."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(f"signal {signal.Signals(signum).name}")
+        self.signum = int(signum)
+
+    def __reduce__(self) -> tuple:  # raised in a pool worker, it is pickled back to the parent
+        return (Interrupted, (self.signum,))
+
+
+def exit_code(exc: BaseException) -> int:
+    """128 + the signal: 130 for Ctrl-C (and a plain KeyboardInterrupt), 143 for SIGTERM."""
+    return 128 + getattr(exc, "signum", signal.SIGINT)
+
+
+def signal_name(exc: BaseException) -> str:
+    return signal.Signals(getattr(exc, "signum", signal.SIGINT)).name
+
+
+def on_signal(signum: int, frame: Any) -> None:
+    """The handler :func:`interrupts` installs: remember the signal, raise :class:`Interrupted`."""
+    _PENDING.append(signum)
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def interrupts() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`Interrupted` in the main thread inside the block (the previous
+    handlers are restored after it). Elsewhere than in the main thread nothing is installed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, on_signal) for s in SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def pending() -> int | None:
+    """The signal received (and maybe swallowed) since :func:`clear_pending`, else None."""
+    return _PENDING[-1] if _PENDING else None
+
+
+def clear_pending() -> None:
+    _PENDING.clear()
+
+
+def raise_if_interrupted() -> None:
+    """Raise :class:`Interrupted` again when a signal came and its exception was swallowed on the way."""
+    if _PENDING:
+        raise Interrupted(_PENDING[-1])
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (owned by anyone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def dead_writers_files(folder: Path, prefix: str) -> list[Path]:
+    """Entries ``<prefix><pid>-*`` in ``folder`` whose writing process no longer exists (leftovers of a
+    killed run: never finished, safe to remove)."""
+    out = []
+    for p in folder.glob(f"{prefix}*"):
+        pid = p.name[len(prefix):].split("-")[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            out.append(p)
+    return out
+
+
+def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
+    """A worker must not outlive its parent (a SIGKILLed parent leaves no orphan). On Linux the kernel
+    sends SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG); everywhere, a daemon thread exits
+    the process once the parent pid changes (re-parented)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # died before the prctl
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def init_worker(parent_pid: int, initializer: Callable[..., Any] | None = None, initargs: tuple = ()) -> None:
+    """A worker process's setup: SIGINT ignored, SIGTERM kills, dies with ``parent_pid``; then
+    ``initializer(*initargs)``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the parent's raising handler
+    _PENDING.clear()
+    die_with_parent(parent_pid)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop ``pool`` now: cancel the jobs not started, terminate the workers (a second later, kill)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    for p in workers:
+        p.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in workers:
+        p.join(1.0)
+        if p.exitcode is None:
+            p.kill()
+            p.join(1.0)
+
+
+@contextlib.contextmanager
+def worker_pool(n: int, context: Any, initializer: Callable[..., Any] | None = None,
+                initargs: tuple = ()) -> Iterator[ProcessPoolExecutor]:
+    """``ProcessPoolExecutor(n)`` of :func:`init_worker` workers (start method ``context``). An
+    exception leaving the block (Ctrl-C, SIGTERM, an error) stops the workers without waiting for
+    their jobs; otherwise the block's end waits for them, as ``with ProcessPoolExecutor`` does."""
+    pool = ProcessPoolExecutor(n, mp_context=context, initializer=init_worker,
+                               initargs=(os.getpid(), initializer, initargs))
+    try:
+        yield pool
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+__all__ = ["Interrupted", "clear_pending", "die_with_parent", "exit_code", "init_worker", "interrupts", "on_signal", "pending",
+           "raise_if_interrupted", "signal_name", "stop_pool", "worker_pool"]

@@ -319,6 +319,12 @@ def _copy_of_song(d: Path) -> Path:
     return Path(shutil.copy(song(d.parent), d / "mine.wav"))
 
 
+def _copy_of_clip(d: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copy(clip(d.parent), d / "mine.mp4"))
+
+
 def _long_song(d: Path, seconds: float = 40.0) -> Path:
     code = ("import sys; from mv2desc.synth import SongSpec, render; from mv2desc.media.audio import write_audio; "
             f"write_audio(sys.argv[1], render(SongSpec(tempo_bpm=120, energy=0.7, duration_s={seconds}), 22050), 22050)")
@@ -424,8 +430,8 @@ CASES = [
     # issue 18: no output path may eat an input, Ctrl-C stops every command, one run per folder
     Case("18.1", "mv beats --out is the song", lambda d: ["mv", "beats", str(_copy_of_song(d)), "--out", str(d / "mine.wav")],
          owned=["mine.wav"]),
-    Case("18.1", "mv score --out is the video", lambda d: ["mv", "score", "--video", str(clip(d, "mine.mp4")), "--out",
-                                                           str(d / "mine.mp4")], owned=["mine.mp4"]),
+    Case("18.1", "mv score --out is the video", lambda d: ["mv", "score", "--video", str(_copy_of_clip(d)), "--audio",
+                                                           str(song(d.parent)), "--out", str(d / "mine.mp4")], owned=["mine.mp4"]),
     Case("18.1", "eval score --out is the predictions", lambda d: ["eval", "score", "--predictions", str(_predictions(d)), "--out",
                                                                    str(d / "preds.jsonl")], owned=["preds.jsonl"]),
     Case("18.1", "export --out is the checkpoint", lambda d: ["export", "--checkpoint", str(_captioner_copy(d)), "--out",

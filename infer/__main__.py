@@ -27,7 +27,7 @@ USAGE = """usage: mv2desc mv <beats|sync|score|generate> [options]
          (mv2desc mv score --video V.mp4 [--audio SONG] [--out score.json])
   generate  a music video for a song: mv.mp4, storyboard.html, timeline.otio, report.json
          (mv2desc mv generate SONG --out DIR [--config configs/infer/procedural.yaml]
-          [--renderer procedural|svd|wan] [--theme "..."] [--seed N] [--devices N] [--redo SEGMENT])
+          [--renderer procedural|svd|wan|REGISTERED] [--theme "..."] [--seed N] [--devices N] [--redo SEGMENT])
 
 Run 'mv2desc mv <command> --help' for a command's options.
 """

@@ -25,8 +25,8 @@ from pathlib import Path
 from mv2desc.app import argument_parser, normalise_flags, positive_float, positive_int, run, setup
 from mv2desc.errors import UserError
 from mv2desc.outputs import claim_folder
+from mv2desc.paths import shipped
 
-REPO = Path(__file__).resolve().parents[1]
 MARKER = ".mv2desc-demo"  # a folder holding it was made by the demo: a rerun reuses its example and song
 MADE_HERE = {"music4all", "data", "train", "eval", "mv", "song.mp3"}
 
@@ -123,11 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         root = out / "music4all"
         if not (root / "id_information.csv").is_file():
             step("data", "example", "--out", str(root), "--n_tracks", str(args.n_tracks))
-        step("data", "build", "--config", str(REPO / "configs/data/demo.yaml"), "--root", str(root), "--out", str(out / "data"),
-             "--num_proc", str(args.num_proc), "--features.clap.name_or_path", str(REPO / "configs/clap/tiny-random"),
+        step("data", "build", "--config", str(shipped("configs/data/demo.yaml")), "--root", str(root), "--out", str(out / "data"),
+             "--num_proc", str(args.num_proc), "--features.clap.name_or_path", str(shipped("configs/clap/tiny-random")),
              # descriptions of what can be heard: no artist, title or lyric motif (the captioner gets only the audio)
              "--description.include_identity", "false", "--description.include_lyrics", "false")
-        step("train", "fit", "--config", str(REPO / "configs/train/cpu_demo.yaml"), "--data.dataset", str(out / "data"),
+        step("train", "fit", "--config", str(shipped("configs/train/cpu_demo.yaml")), "--data.dataset", str(out / "data"),
              "--run.out_dir", str(out / "train"), "--optim.max_steps", str(args.train_steps),
              "--run.ckpt_every_n_steps", str(args.train_steps), "--run.resume", "none")
         step("eval", "run", "--checkpoint", str(out / "train"), "--dataset", str(out / "data"), "--split", "test",
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         if not song.is_file():
             write_demo_song(song, args.song_s)
         step("mv", "generate", str(song), "--out", str(out / "mv"), "--captioner", str(out / "train"),
-             "--config", str(REPO / "configs/infer/procedural.yaml"))
+             "--config", str(shipped("configs/infer/procedural.yaml")))
         print("\n".join(_closing(out, args.train_steps, t0)))
         return 0
 

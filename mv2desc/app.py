@@ -185,6 +185,20 @@ def config_error(message: str, options: list[str], prog: str) -> str:
     return f"{message}{hint}; see '{prog} --help'"
 
 
+def _with_presets(argv: list[str]) -> list[str]:
+    """``--config NAME`` (a shipped preset, e.g. ``procedural``) or ``--config configs/...`` from any folder
+    -> the preset's file (:func:`mv2desc.presets.resolve_config`)."""
+    from mv2desc.presets import resolve_config
+
+    out = list(argv)
+    for k, a in enumerate(out):
+        if a == "--config" and k + 1 < len(out):
+            out[k + 1] = resolve_config(out[k + 1])
+        elif a.startswith("--config="):
+            out[k] = "--config=" + resolve_config(a.split("=", 1)[1])
+    return out
+
+
 def parse_config(cls: type, argv: list[str], prog: str, config_help: str) -> tuple[Any, bool]:
     """``--config YAML`` + ``--section.key value`` flags -> (an instance of the dataclass ``cls``, verbose).
 
@@ -198,7 +212,7 @@ def parse_config(cls: type, argv: list[str], prog: str, config_help: str) -> tup
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_class_arguments(cls)
     try:
-        ns = parser.parse_args(normalise_flags(argv))
+        ns = parser.parse_args(_with_presets(normalise_flags(argv)))
     except argparse.ArgumentError as exc:  # a typo: the error and a "did you mean", not 60 lines of usage
         raise UserError(config_error(str(exc), [o for a in parser._actions for o in a.option_strings], prog)) from None
     verbose = bool(ns.pop("verbose", False))

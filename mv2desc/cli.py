@@ -20,6 +20,7 @@ COMMANDS = {
     "describe": ("infer.describe_cmd", "describe a song, segment by segment, with a trained captioner (or the metadata-style describer)"),
     "mv": ("infer.__main__", "beat tracking, beat-synchronised assembly, sync metrics and music-video generation (beats, sync, score, generate)"),
     "demo": ("infer.demo", "run the main job end to end on embedded defaults (no weights needed)"),
+    "presets": ("mv2desc.presets", "list the shipped config presets with a one-line summary (use one with --config NAME)"),
     "env": ("mv2desc.env_info", "print versions of Python, torch, transformers, ... and CUDA availability"),
 }
 

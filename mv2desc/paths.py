@@ -1,4 +1,5 @@
-"""Paths in configs that are relative to the repository (configs/...) work from any directory.
+"""Paths in configs that are relative to the repository (configs/...) work from any directory, in a
+checkout and in an installed wheel alike (:data:`DATA_ROOT`).
 
 Files that travel (captioner artifacts) record a local model folder as a *reference* (:func:`to_ref`),
 never by the absolute path of the machine that wrote them:
@@ -21,12 +22,31 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_DIRS = ("configs", "assets")
 
 
+def _data_root() -> Path:
+    """Where ``configs/`` and ``assets/`` are: the checkout (the editable source), else the installed
+    package data (``mv2desc_data``, found through ``importlib.resources``)."""
+    if all((REPO_ROOT / d).is_dir() for d in SHIPPED_DIRS):
+        return REPO_ROOT
+    from importlib.resources import files
+
+    return Path(str(files("mv2desc_data")))
+
+
+DATA_ROOT = _data_root()
+
+
+def shipped(relative: str) -> Path:
+    """A shipped file or folder by its repository path, e.g. ``shipped("configs/infer/procedural.yaml")``."""
+    return DATA_ROOT / relative
+
+
 def resolve_repo_path(path: str | Path) -> Path:
-    """``path`` itself if it exists or is absolute; else the same relative path under the repository."""
+    """``path`` itself if it exists or is absolute; else the same relative path among the shipped files
+    (the checkout's, or the installed package data)."""
     p = Path(path).expanduser()
     if p.exists() or p.is_absolute():
         return p
-    return REPO_ROOT / p if (REPO_ROOT / p).exists() else p
+    return DATA_ROOT / p if (DATA_ROOT / p).exists() else p
 
 
 def _is_relative_ref(value: str) -> bool:
@@ -41,8 +61,8 @@ def to_ref(value: str, base: str | Path) -> str:
         return value  # a hub name, a repository reference (configs/...), a tiny-model name, or nothing
     p = Path(os.path.abspath(p))
     for top in SHIPPED_DIRS:
-        if p.is_relative_to(REPO_ROOT / top):
-            return p.relative_to(REPO_ROOT).as_posix()
+        if p.is_relative_to(DATA_ROOT / top):
+            return p.relative_to(DATA_ROOT).as_posix()
     try:
         rel = Path(os.path.relpath(p, Path(base).absolute())).as_posix()
     except ValueError:  # another drive (Windows): nothing relative to say
@@ -56,6 +76,6 @@ def from_ref(value: str, base: str | Path | None) -> str:
     anything else (a hub name, an absolute path written by an older version) unchanged."""
     if _is_relative_ref(value):
         return value if base is None else os.path.normpath(Path(base).absolute() / value)
-    if value and not Path(value).is_absolute() and Path(value).parts[0] in SHIPPED_DIRS and (REPO_ROOT / value).exists():
-        return str(REPO_ROOT / value)
+    if value and not Path(value).is_absolute() and Path(value).parts[0] in SHIPPED_DIRS and (DATA_ROOT / value).exists():
+        return str(DATA_ROOT / value)
     return value

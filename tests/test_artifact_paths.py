@@ -41,7 +41,7 @@ def test_the_demo_captioner_finds_its_clap_folder_in_the_checkout_that_reads_it(
     shutil.copytree(DEMO, art)
     checkout = tmp_path / "checkout"
     shutil.copytree(TINY_CLAP, checkout / "configs" / "clap" / "tiny-random")
-    monkeypatch.setattr(mv2desc.paths, "REPO_ROOT", checkout)
+    monkeypatch.setattr(mv2desc.paths, "DATA_ROOT", checkout)
     meta = artifact.read_meta(art)
     recorded = meta["feature_spec"]
     assert recorded["clap_model"] == recorded["extraction"]["clap"]["name_or_path"] == "configs/clap/tiny-random"

@@ -127,3 +127,16 @@ def test_a_killed_writers_temporary_clip_is_removed(tmp_path):
     dead.write_bytes(b"half"), live.write_bytes(b"half")
     ClipCache(tmp_path / "cache")
     assert not dead.exists() and live.exists()
+
+
+def test_a_missed_first_downbeat_still_counts_its_bar():
+    """The librosa tracker may find the first downbeat one bar late (2.0 s of a 120 bpm song): the lead-in
+    is a whole bar and is counted; a one-beat pickup is not."""
+    from mv2desc.beats import MusicBeats
+    from mv2desc.describe.segments import SegmentConfig, count_bars
+
+    beats = np.arange(0.5, 16.0, 0.5)
+    late = MusicBeats(120.0, beats, np.arange(2.0, 16.0, 2.0), "test", 16.0)
+    assert count_bars(late, 16.0, SegmentConfig(), 0.0, 16.0) == 8
+    pickup = MusicBeats(120.0, beats, np.arange(0.5, 16.0, 2.0), "test", 16.5)
+    assert count_bars(pickup, 16.5, SegmentConfig(), 0.0, 16.5) == 8

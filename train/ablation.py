@@ -11,12 +11,12 @@ import statistics
 from pathlib import Path
 
 from mv2desc.errors import UserError
+from mv2desc.paths import shipped
 from train.__main__ import parse_train_config
 from train.evaluate import generate_split
 from train.fit import fit
 
-REPO = Path(__file__).resolve().parents[1]
-RECIPE = REPO / "configs/train/audio_ablation.yaml"
+RECIPE = shipped("configs/train/audio_ablation.yaml")
 
 
 def build_audio_dependent_dataset(out: Path, n_tracks: int = 96, duration_s: float = 8.0, num_proc: int = 2) -> Path:
@@ -29,8 +29,8 @@ def build_audio_dependent_dataset(out: Path, n_tracks: int = 96, duration_s: flo
         _check(mv2desc(["data", "example", "--out", str(root), "--n_tracks", str(n_tracks), "--duration_s", str(duration_s), "--seed", "7"]))
     if not (out / "data" / "manifest.json").is_file():
         _check(mv2desc(
-            ["data", "build", "--config", str(REPO / "configs/data/demo.yaml"), "--root", str(root), "--out", str(out / "data"),
-             "--features.clap.name_or_path", str(REPO / "configs/clap/tiny-random"), "--description.include_lyrics", "false",
+            ["data", "build", "--config", str(shipped("configs/data/demo.yaml")), "--root", str(root), "--out", str(out / "data"),
+             "--features.clap.name_or_path", str(shipped("configs/clap/tiny-random")), "--description.include_lyrics", "false",
              "--description.include_identity", "false", "--splits.train", "0.75", "--splits.validation", "0", "--splits.test", "0.25",
              "--num_proc", str(num_proc)]
         ))

@@ -21,6 +21,9 @@ def cmd_summary(argv: list[str]) -> int:
     from mv2desc.model.config import CaptionerConfig
     from mv2desc.model.summary import summarize
 
+    from mv2desc.presets import resolve_config
+
+    args.config = resolve_config(args.config)
     if not Path(args.config).is_file():
         raise UserError(f"model config not found: {args.config}")
     try:

@@ -96,15 +96,21 @@ def bar_lines(beats: MusicBeats, duration_s: float, cfg: SegmentConfig) -> tuple
 def count_bars(beats: MusicBeats, duration_s: float, cfg: SegmentConfig, start_s: float, end_s: float) -> int:
     """Bars of ``[start_s, end_s)``: the bar lines (downbeats) in it, half-open, each moved a quarter bar
     earlier so that a downbeat a few ms after a cut counts for the bar it starts (16 s of 4/4 at 120 bpm
-    = 8 bars); at least 1 (a pickup before the first downbeat belongs to the first bar)."""
+    = 8 bars), plus a lead-in of at least three quarters of a bar before the first one; at least 1 (a
+    shorter pickup belongs to the first bar)."""
     if len(beats.downbeats_s) >= 2:
         lines = np.asarray(beats.downbeats_s, dtype=np.float64)
     elif len(beats.beats_s) >= 2 * cfg.beats_per_bar:
         lines = np.asarray(beats.beats_s, dtype=np.float64)[:: cfg.beats_per_bar]
     else:
         lines = np.arange(0.0, duration_s, cfg.fallback_bar_s)
-    tol = 0.25 * float(np.median(np.diff(lines))) if lines.size >= 2 else 0.0
-    return max(1, int(np.count_nonzero((lines >= start_s - tol) & (lines < end_s - tol))))
+    bar = float(np.median(np.diff(lines))) if lines.size >= 2 else 0.0
+    tol = 0.25 * bar
+    inside = lines[(lines >= start_s - tol) & (lines < end_s - tol)]
+    # a lead-in of (nearly) a whole bar before the first line found is a bar too (a tracker that missed
+    # the song's first downbeat); a shorter pickup belongs to the first bar
+    lead = (inside[0] if inside.size else end_s) - start_s
+    return max(1, int(inside.size) + int(bar > 0 and lead >= 0.75 * bar))
 
 
 def bar_activity(y: np.ndarray, sr: int, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mv2desc.describe.segments import SegmentConfig
+from mv2desc.mvgen.renderers import BUILTIN_RENDERERS, renderer_names  # the registry: no torch, no diffusers
 from mv2desc.sync.config import MatchConfig, MetricConfig, RenderConfig, SyncConfig, VisualBeatConfig
 from mv2desc.validation import at_least, one_of, positive
 
-RENDERERS = ("procedural", "svd", "wan")
+RENDERERS = BUILTIN_RENDERERS  # the built-in ones; every accepted name: renderer_names() (built-in + registered)
 TIMELINE_PATHS = ("relative", "absolute")
 
 
@@ -106,7 +107,8 @@ class GenerateConfig:
         song: the song (any format FFmpeg decodes).
         out: output folder (created; refused when it holds files this command did not make).
         captioner: a captioner artifact or training run folder; empty = the metadata-style describer.
-        renderer: "procedural" (no weights), "svd" or "wan" (diffusers; keyframes by SDXL).
+        renderer: "procedural" (no weights), "svd" or "wan" (diffusers; keyframes by SDXL), or a name
+            registered with :func:`mv2desc.mvgen.renderers.register_renderer`.
         theme: free text steering the style sheet (e.g. "neon city at night, two dancers").
         seed: run seed (each clip's seed derives from it and the segment index).
         devices: clips rendered in parallel: one process per GPU (procedural: per CPU worker).
@@ -154,7 +156,7 @@ class GenerateConfig:
     def __post_init__(self) -> None:
         from mv2desc.sync.fill import FILL_MODES
 
-        one_of("renderer", self.renderer, RENDERERS)
+        _check_renderer(self.renderer)
         one_of("fill", self.fill, FILL_MODES)
         one_of("timeline_paths", self.timeline_paths, TIMELINE_PATHS)
         at_least("devices", self.devices, 1)
@@ -167,13 +169,29 @@ class GenerateConfig:
 
     def diffusion_configs(self) -> tuple[Any, Any] | None:
         """(keyframe config, renderer config) built from ``keyframes`` / ``diffusion``; None for the
-        procedural renderer. An unknown option is a ``ValueError`` with the closest known one."""
+        procedural renderer. A registered renderer other than svd/wan gets the keyframe config (used when
+        it ``needs_keyframe``) and None for the renderer config (its factory reads this config itself).
+        An unknown option is a ``ValueError`` with the closest known one."""
         if self.renderer == "procedural":
             return None
         from mv2desc.mvgen.diffusion.keyframes import SDXLKeyframeConfig  # dataclasses only: diffusers is not imported
         from mv2desc.mvgen.diffusion.registry import RENDERER_CONFIGS
 
-        return _build("keyframes", SDXLKeyframeConfig, self.keyframes), _build("diffusion", RENDERER_CONFIGS[self.renderer], self.diffusion)
+        renderer_cls = RENDERER_CONFIGS.get(self.renderer)
+        return (_build("keyframes", SDXLKeyframeConfig, self.keyframes),
+                _build("diffusion", renderer_cls, self.diffusion) if renderer_cls is not None else None)
+
+
+def _check_renderer(name: str) -> None:
+    """``name`` is a built-in or registered renderer; else a ValueError listing them, with the closest one."""
+    import difflib
+
+    known = renderer_names()
+    try:
+        one_of("renderer", name, known)
+    except ValueError as exc:
+        close = difflib.get_close_matches(str(name), known, n=1)
+        raise ValueError(f"{exc}{f' (did you mean {close[0]!r}?)' if close else ''}") from None
 
 
 def _build(section: str, cls: type, options: dict[str, Any]) -> Any:

@@ -34,7 +34,7 @@ from mv2desc.mvgen.config import GenerateConfig
 from mv2desc.mvgen.cues import segment_cues
 from mv2desc.mvgen.edits import apply_edits, song_fingerprint, write_segments
 from mv2desc.mvgen.outdir import prepare_out_dir
-from mv2desc.mvgen.renderers import build_keyframes, build_renderer
+from mv2desc.mvgen.renderers import build_keyframes, build_renderer, renderer_uses_gpu
 from mv2desc.mvgen.renderers.base import ClipRenderer, ClipRequest
 from mv2desc.mvgen.style import StyleSheet, build_style_sheet
 from mv2desc.outputs import folder_lock, refuse_inputs
@@ -138,7 +138,7 @@ def _render(cfg: GenerateConfig, renderer: ClipRenderer, cache: ClipCache, reque
     factory = (lambda: renderer) if cfg.devices <= 1 else functools.partial(build_renderer, cfg)
     try:
         render_clips(jobs, factory, cache, fps=clip_fps, crf=cfg.video.crf, devices=cfg.devices, gpus=gpus,
-                     start_method="fork" if cfg.renderer == "procedural" else "spawn", on_done=lambda _: bar.update(1))
+                     start_method="spawn" if renderer_uses_gpu(cfg.renderer) else "fork", on_done=lambda _: bar.update(1))
     finally:
         bar.close()
     return keys, cached
@@ -220,7 +220,7 @@ def check_settings(cfg: GenerateConfig) -> list[str] | None:
         if not (clip / "config.json").is_file():
             raise UserError(f"scores.clip_model {clip}: not a CLIP model folder (no config.json); "
                             "give a local transformers CLIPModel folder or leave it empty to skip CLIPSIM")
-    if cfg.devices > 1 and cfg.renderer != "procedural":
+    if cfg.devices > 1 and renderer_uses_gpu(cfg.renderer):
         from mv2desc.mvgen.render_pool import gpu_ids
 
         return gpu_ids(cfg.devices)

@@ -114,6 +114,7 @@ def test_reloads_without_this_project(reference, tmp_path):
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
 
 
+@pytest.mark.slow  # several full builds
 def test_shards_merge_equal_single_build(m4a, reference, tmp_path):
     out = tmp_path / "sharded"
     for i, procs in ((0, "2"), (1, "1")):
@@ -140,6 +141,7 @@ def test_merge_refuses_incomplete_shard_set(m4a, tmp_path, capsys):
     assert "missing [0, 2]" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # several full builds
 def test_killed_build_resumes_without_recomputing(m4a, reference, tmp_path):
     out = tmp_path / "resumed"
     cmd = [str(Path(sys.executable).with_name("mv2desc")), "data", "build", *build_argv(m4a, out)]

@@ -11,6 +11,8 @@ import pytest
 from mv2desc.cli import main
 from mv2desc.data.spec import FeatureSpec
 
+pytestmark = pytest.mark.slow  # the whole demo end to end
+
 
 def test_demo_runs_end_to_end_and_writes_what_it_says(tmp_path, capsys):
     out = tmp_path / "demo"

@@ -7,7 +7,11 @@ benchmarks/learn_from_audio.py.)"""
 
 from __future__ import annotations
 
+import pytest
+
 from train.ablation import audio_ablation
+
+pytestmark = pytest.mark.slow  # trains the recipe twice (about 4 minutes)
 
 
 def test_true_audio_beats_shuffled_audio_on_attribute_consistency(tmp_path):

@@ -101,6 +101,7 @@ def test_timeline_reads_back(run):
     assert video.duration().to_seconds() == pytest.approx(16.0, abs=0.1)
 
 
+@pytest.mark.slow  # several generate runs
 def test_cache_resume_redo_and_edit(run):
     out, song, n = run["out"], run["song"], len(run["report"]["segments"])
     assert n >= 2
@@ -120,6 +121,7 @@ def test_cache_resume_redo_and_edit(run):
     assert "calm blue ocean" in r["segments"][0]["prompt"]
 
 
+@pytest.mark.slow  # several generate runs
 def test_two_render_workers_make_the_same_clips(run, tmp_path):
     """``--devices 2``: clips rendered in two worker processes are the same clips (same cache keys, same
     decoded frames) as rendered in this process."""

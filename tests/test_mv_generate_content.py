@@ -126,6 +126,7 @@ def test_span_layout_pins_clips_and_refuses_a_clip_too_short():
         layout_spans([1.0], [(0.0, 4.0)], cfg)
 
 
+@pytest.mark.slow  # several generate runs
 def test_a_rerun_regenerates_every_description_that_was_not_edited(tmp_path):
     """Item 2: another --seed gives the new seed's text for every segment, and none is taken for an edit."""
     song = _song(tmp_path / "song.wav", 16.0)
@@ -148,6 +149,7 @@ def _edit(out: Path, index: int, text: str) -> dict:
     return data["segments"][index]
 
 
+@pytest.mark.slow  # several generate runs
 def test_an_edit_follows_a_new_cut_and_nothing_is_lost(tmp_path):
     """Item 3: a different cut carries each edit to the segment overlapping it most; one that cannot be
     carried is kept in segments.rejected.json."""
@@ -204,6 +206,7 @@ def test_edits_of_another_song_are_kept_aside(tmp_path):
     assert kept[0]["description"] == "My precious hand-written shot." and "another song" in kept[0]["reason"]
 
 
+@pytest.mark.slow  # several generate runs
 def test_a_late_failure_leaves_the_previous_outputs_whole(tmp_path, monkeypatch, capsys):
     """Item 4: a run that fails after assembly publishes nothing; a bad clip model fails before rendering."""
     import mv2desc.mvgen.storyboard as storyboard
@@ -260,6 +263,7 @@ def _tiny_clip(root: Path) -> Path:
     return root
 
 
+@pytest.mark.slow  # several generate runs
 def test_clipsim_scores_each_segment_against_its_own_shot(tmp_path):
     """Item 5: the text each segment is scored against is its own shot (a word prefix that fits 77 CLIP
     tokens), not the style sheet's truncated prefix."""

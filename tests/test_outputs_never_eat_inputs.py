@@ -56,6 +56,7 @@ NO_FILE_INPUTS = {
     "data merge": "merges the shards of --out itself by design; refuses folders it does not own",
     "demo": "reads only shipped assets; refuses a --out it did not make",
     "env": "prints versions",
+    "presets": "prints the shipped presets",
     "model summary": "prints parameter counts",
 }
 

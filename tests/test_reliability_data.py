@@ -265,6 +265,7 @@ def test_interrupt_swallowed_by_a_ctypes_callback_stops_the_build(m4a, tmp_path,
 
 
 # -- item 6: workers die with their parent; SIGTERM is Ctrl-C ----------------------------------------
+@pytest.mark.slow  # kills build workers
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_workers_end_with_the_build(tmp_path, sig):
     psutil = pytest.importorskip("psutil")
@@ -331,6 +332,7 @@ def test_extractor_failing_on_every_clip_stops_with_its_error(m4a, tmp_path, mon
 
 
 # -- item 13: a worker killed by the system (the OOM killer) is one line (resuming: test_build.py) -----
+@pytest.mark.slow  # kills build workers
 def test_a_killed_worker_is_one_line(tmp_path):
     psutil = pytest.importorskip("psutil")
     root = make_example(tmp_path / "m4a", 6, duration_s=6.0, seed=9)

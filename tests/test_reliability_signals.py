@@ -23,7 +23,8 @@ import pytest
 from mv2desc.media.audio import write_audio
 from mv2desc.synth import SongSpec, render
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups read from /proc")
+pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups read from /proc"),
+              pytest.mark.slow]  # kills running pipelines and waits for them
 
 MV2DESC = str(Path(sys.executable).with_name("mv2desc"))
 # six 2 s segments (one bar each at 120 bpm), small frames, two render workers, madmom's pool of two

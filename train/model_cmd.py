@@ -20,7 +20,6 @@ def cmd_summary(argv: list[str]) -> int:
 
     from mv2desc.model.config import CaptionerConfig
     from mv2desc.model.summary import summarize
-
     from mv2desc.presets import resolve_config
 
     args.config = resolve_config(args.config)

@@ -143,7 +143,7 @@ def _pick(options: Sequence[str], key: str, salt: str) -> str:
     return options[stable_hash(f"{salt}\x00{key}") % len(options)]
 
 
-def _tempo_word(bpm: int | None, tempo_cls: str | None, rules: DescriberRules) -> str:
+def _tempo_word(bpm: float | None, tempo_cls: str | None, rules: DescriberRules) -> str:
     """The class's first word, or its last ("fast" rather than "upbeat") from ``fast_word_bpm`` on;
     the :data:`NO_BEAT` word without a tempo."""
     if tempo_cls is None:
@@ -200,7 +200,9 @@ def describe(
     energy_cls = energy_class(float(measured["rms_db_mean"]), bins.energy_bins_db)
     mood_cls = mood_class(str(measured["mode"]), facts.valence)
     key = f"{seed}\x00{facts.id}"
-    tempo_word = _tempo_word(bpm_stated, tempo_cls, rules)
+    # the class is the stated (rounded) tempo's; the word inside a class ("upbeat" or "fast" from
+    # fast_word_bpm on) follows the measured value, as in version 3, so targets keep their wording
+    tempo_word = _tempo_word(None if bpm_value is None else float(bpm_value), tempo_cls, rules)
     energy_word = _pick(rules.energy_words[energy_cls], key, "energy")
     mood = _pick(rules.mood_words[mood_cls], key, "mood")
     variant = stable_hash(key) % 3

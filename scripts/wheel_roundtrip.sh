@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-.venv/bin/pip wheel --quiet --no-deps --no-build-isolation -w "$work/dist" . 2> >(grep -v "is ignored" >&2 || true)
+# built from a copy of the project's files (tracked + untracked, not ignored): no stale build/ leaks in
+mkdir "$work/src"
+git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$work/src"
+.venv/bin/pip wheel --quiet --no-deps --no-build-isolation -w "$work/dist" "$work/src" 2> >(grep -v "is ignored" >&2 || true)
 wheel=$(ls "$work"/dist/mv2desc-*.whl)
 python_bin=$(.venv/bin/python -c 'import sys; print(sys._base_executable)')
 "$python_bin" -m venv "$work/venv"

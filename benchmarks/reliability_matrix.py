@@ -78,24 +78,13 @@ def run_case(case: Case, work: Path) -> dict:
             "last_stderr": err_lines[-1][:160] if err_lines else "", "wall_s": round(wall, 1)}
 
 
-def _group_alive(pgid: int) -> list[int]:
-    alive = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                fields = (p / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                alive.append(int(p.name))
-    return alive
-
-
 def _run_interrupted(case: Case, argv: list[str], d: Path, t0: float) -> dict:
     """Start the command in its own process group, wait for ``interrupt[0]`` to appear, send the signal
     (to the group, as Ctrl-C does, or to the main process only); verdict ``stopped`` when it exits with
     128 + signal within 15 s, prints no traceback and leaves no process of its group behind."""
     import signal as _signal
+
+    from mv2desc.procs import group_members
 
     marker, sig, group = case.interrupt
     proc = subprocess.Popen([str(EXE), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=d,
@@ -116,7 +105,7 @@ def _run_interrupted(case: Case, argv: list[str], d: Path, t0: float) -> dict:
         return {"item": case.item, "case": case.name, "verdict": "hang", "expect": case.expect, "wall_s": round(time.perf_counter() - t0, 1)}
     stop_s = time.perf_counter() - sent
     time.sleep(2.0)
-    left = _group_alive(proc.pid)
+    left = group_members(proc.pid)
     err_lines = [line for line in err.strip().splitlines() if line.strip()]
     if "Traceback (most recent call last)" in err:
         verdict = "traceback"

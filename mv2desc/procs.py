@@ -96,6 +96,20 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def group_members(pgid: int) -> list[int]:
+    """Living (not zombie) processes of process group ``pgid`` (Linux: read from ``/proc``)."""
+    alive = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                fields = (p / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append(int(p.name))
+    return alive
+
+
 def dead_writers_files(folder: Path, prefix: str) -> list[Path]:
     """Entries ``<prefix><pid>-*`` in ``folder`` whose writing process no longer exists (leftovers of a
     killed run: never finished, safe to remove)."""

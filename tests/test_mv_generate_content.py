@@ -244,7 +244,7 @@ def test_a_killed_runs_staging_folder_is_removed(tmp_path):
     (dead / "mv.mp4").write_bytes(b"half")
     live = out / f".staging-{os.getpid()}-xyz"
     live.mkdir()
-    prepare_out_dir(out, tmp_path / "song.wav")
+    prepare_out_dir(out)
     assert not dead.exists() and live.exists()
 
 

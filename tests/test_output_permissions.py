@@ -77,7 +77,7 @@ def test_generate_out_folder_marker_respects_the_umask(umask, tmp_path):
     from mv2desc.mvgen.outdir import MARKER, prepare_out_dir
 
     _, file_mode = umask
-    out = prepare_out_dir(tmp_path / "out", tmp_path / "song.wav")
+    out = prepare_out_dir(tmp_path / "out")
     assert _mode(out / MARKER) == file_mode
 
 

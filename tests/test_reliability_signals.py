@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from mv2desc.media.audio import write_audio
+from mv2desc.procs import group_members
 from mv2desc.synth import SongSpec, render
 
 pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups read from /proc"),
@@ -52,20 +53,6 @@ def song(tmp_path_factory) -> dict:
     return {"song": path, "wrapper": wrapper}
 
 
-def _group(pgid: int) -> list[int]:
-    """Living (not zombie) processes of process group ``pgid``."""
-    alive = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                fields = (p / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                alive.append(int(p.name))
-    return alive
-
-
 def _clips(out: Path) -> int:
     """Clips cached whole: a clip's seal (``<key>.json``) is written after its MP4."""
     return sum(1 for p in (out / "cache" / "clips").glob("*.json") if not p.name.startswith("."))
@@ -89,7 +76,7 @@ class Run:
             assert self.proc.poll() is None, f"ended before a clip was rendered: {self.stderr()}"
             assert time.monotonic() < deadline, "no clip rendered in time"
             time.sleep(0.05)
-        assert len(_group(self.proc.pid)) >= 3, "render workers expected"
+        assert len(group_members(self.proc.pid)) >= 3, "render workers expected"
 
     def stop(self, sig: int, *, group: bool) -> tuple[int, float]:
         """Send ``sig`` (to the group, as Ctrl-C does, or to the main process) -> (exit code, seconds to exit)."""
@@ -100,7 +87,7 @@ class Run:
 
     def group_gone(self, within_s: float = 5.0) -> list[int]:
         deadline = time.monotonic() + within_s
-        while (left := _group(self.proc.pid)) and time.monotonic() < deadline:
+        while (left := group_members(self.proc.pid)) and time.monotonic() < deadline:
             time.sleep(0.05)
         return left
 
@@ -108,7 +95,7 @@ class Run:
         return self.err_path.read_text()
 
     def kill(self) -> None:
-        if _group(self.proc.pid):
+        if group_members(self.proc.pid):
             os.killpg(self.proc.pid, signal.SIGKILL)
         if self.proc.poll() is None:
             self.proc.wait()

@@ -2,19 +2,17 @@
 
 A folder is used when it does not exist, is empty, or holds the marker file this command writes
 (``.mv2desc-generate``); anything else is refused with one line, so a user's files are never
-overwritten. Outputs are written under a temporary name in the folder and renamed into place.
+overwritten (the project's one rule, :mod:`mv2desc.outputs`). Outputs are staged and renamed into place.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-from mv2desc.errors import UserError
+from mv2desc.outputs import claim_folder
 
 MARKER = ".mv2desc-generate"
-OUTPUTS = ("mv.mp4", "report.json", "storyboard.html", "timeline.otio", "segments.json")
 
 
 def _remove_dead_stages(out: Path) -> None:
@@ -27,22 +25,9 @@ def _remove_dead_stages(out: Path) -> None:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def prepare_out_dir(path: str | os.PathLike, song: str | os.PathLike) -> Path:
-    """Create or reuse ``path`` (see the module docstring); raises :class:`UserError`."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file; pass a folder (it is created when missing)")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise UserError(
-            f"--out {out} holds files not made by 'mv2desc mv generate' (no {MARKER}); choose a new or empty folder"
-        )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        _remove_dead_stages(out)
-        from mv2desc.atomic import atomic_write_bytes
-
-        if not (out / MARKER).is_file():  # written once, when the folder is claimed
-            atomic_write_bytes(out / MARKER, json.dumps({"made_by": "mv2desc mv generate", "song": str(song)}).encode())
-    except OSError as exc:
-        raise UserError(f"cannot write to --out {out}: {exc.strerror or exc} (choose a writable folder)") from exc
+def prepare_out_dir(path: str | os.PathLike) -> Path:
+    """Create or reuse ``path`` (:func:`mv2desc.outputs.claim_folder`) and drop killed runs' staging
+    folders; raises :class:`UserError`."""
+    out = claim_folder(path, MARKER, "mv2desc mv generate")
+    _remove_dead_stages(out)
     return out

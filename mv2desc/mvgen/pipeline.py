@@ -300,7 +300,7 @@ def generate(cfg: GenerateConfig) -> dict[str, Any]:
     t_start, timing = time.perf_counter(), {}
     gpus = check_settings(cfg)
     y, sr = load_audio(cfg.song)  # MediaError for a missing/unreadable file, before anything is written
-    out = prepare_out_dir(cfg.out, cfg.song)
+    out = prepare_out_dir(cfg.out)
     with folder_lock(out, "generate", busy="another 'mv2desc mv generate'"):
         return _generate(cfg, out, y, sr, gpus, t_start, timing)
 

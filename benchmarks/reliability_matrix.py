@@ -9,9 +9,9 @@ Verdicts: ``clear error`` (non-zero exit, the last stderr line is ``error: ...``
 changed or removed), ``unclear error`` (non-zero exit without an ``error:`` line); for signal cases,
 ``stopped`` (exit 128 + signal within 15 s, no traceback, no process of its group left) or ``orphans``.
 Issue 18 items 10 (full disk), 12 (two runs into one folder) and 13 (a full disk under ``eval score``)
-need a fault injected inside the process: their tests cover them (tests/test_reliability_*.py). Each case also
+need a fault injected inside the process: their tests cover them (tests/*/test_reliability_*.py). Each case also
 says what it expects; the table marks the cases whose verdict differs. Nothing is asserted: the
-tests assert behaviour (tests/test_reliability_*.py); this prints where the product stands.
+tests assert behaviour (tests/*/test_reliability_*.py); this prints where the product stands.
 """
 
 from __future__ import annotations

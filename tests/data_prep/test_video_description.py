@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
+from conftest import REPO  # noqa: E402
 from data_prep.tracks import Track  # noqa: E402
 from data_prep.video import (  # noqa: E402
     VideoDescriber,
@@ -42,7 +43,7 @@ CLIP_S = 8.0
 CUTS_S = (2.5, 7.5, 10.0, 12.5, 16.0)
 FPS = 12
 MEASURED = {"tempo_bpm": 120.0, "key": "A", "mode": "minor", "rms_db_mean": -20.0}
-DEFAULT_PROMPTS = Path(__file__).resolve().parents[1] / "configs" / "prompts" / "video_description.yaml"
+DEFAULT_PROMPTS = REPO / "configs" / "prompts" / "video_description.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPO
 from mv2desc.cli import main as cli_main
 from mv2desc.errors import UserError
 from mv2desc.metrics import score_captions
@@ -18,7 +19,7 @@ from mv2desc.metrics.tokenize import ptb_words, treebank_words, words_13a
 from mv2desc.metrics.wordnet import LEXNAMES, WordNetMissing, build_nltk_wordnet
 from train.eval_cmd import main as eval_main
 
-GOLDEN = Path(__file__).resolve().parents[2] / "shared" / "data" / "lpmc"
+GOLDEN = REPO.parent / "shared" / "data" / "lpmc"
 GOLDEN_SETS = ("baseline_template", "caption_writing")
 
 

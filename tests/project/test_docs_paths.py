@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DOCS = sorted((REPO / "docs").glob("*.md"))
 TOP_DIRS = ("mv2desc", "data_prep", "train", "infer", "tests", "configs", "assets", "docs", "scripts", "benchmarks", "requirements")
 TOP_FILES = ("README.md", "pyproject.toml", "setup.py")

@@ -107,7 +107,7 @@ def quality(args) -> dict:
               f"BAS-visual concatenation {row['before']['bas_visual']:.3f}  measured on the MP4 {row['measured']['bas_visual']:.3f} "
               f"(planned {row['planned']['bas_visual']:.3f}, greedy {row['greedy']['bas_visual']:.3f}, uniform {row['uniform']['bas_visual']:.3f})  "
               f"BAS-music {row['measured']['bas_music']:.3f}  output {row['output_s']:.2f} s  {wall:.0f} s", flush=True)
-    summary = {"cases": len(rows), "fps": args.fps, "out_fps": report["output"]["fps"], "resample": report["output"]["resample"], "sigma_s": 0.05}
+    summary = {"cases": len(rows), "fps": args.fps, "out_fps": report["output"]["fps"], "resample": report["output"]["resample"], "sigma_s": report["conventions"]["sigma_s"]}
     for key in ("before", "measured", "planned", "greedy", "uniform"):
         summary[key] = {k: round(float(np.mean([r[key][k] for r in rows if r[key][k] is not None])), 4) for k in METRICS}
     summary["measured_beats_concatenation_in_every_case"] = all(r["measured"]["bas_visual"] > r["before"]["bas_visual"] for r in rows)

@@ -198,7 +198,7 @@ def _non_empty(d: Path) -> list[str]:
 def _sync_onto_input(d: Path) -> list[str]:
     c = d / "mine.mp4"
     c.write_bytes(clip(d.parent).read_bytes())
-    return ["mv", "sync", "--video", str(c), "--audio", str(song(d.parent)), "--out", str(c), "--tracker", "librosa"]
+    return ["mv", "sync", "--video", str(c), "--audio", str(song(d.parent)), "--out", str(c), "--beats.tracker", "librosa"]
 
 
 def _comma_rows(d: Path) -> list[str]:
@@ -270,7 +270,7 @@ def _sync_drops(d: Path) -> list[str]:
     from mv2desc.media.audio import write_audio
 
     s = write_audio(d / "short.wav", np.zeros(4 * 22050, np.float32), 22050)
-    args = ["mv", "sync", "--audio", str(s), "--out", str(d / "o.mp4"), "--tracker", "librosa", "--workers", "1"]
+    args = ["mv", "sync", "--audio", str(s), "--out", str(d / "o.mp4"), "--beats.tracker", "librosa", "--workers", "1"]
     for k in range(5):
         args += ["--video", str(clip(d.parent, f"clip{k}.mp4"))]
     return args
@@ -282,7 +282,7 @@ def _warned_drop(d: Path, proc: subprocess.CompletedProcess) -> str | None:
 
 def _blocked_out(d: Path) -> list[str]:
     (d / "a-file").write_text("x")
-    return ["mv", "beats", str(song(d.parent)), "--tracker", "librosa", "--out", str(d / "a-file" / "beats.json")]
+    return ["mv", "beats", str(song(d.parent)), "--beats.tracker", "librosa", "--out", str(d / "a-file" / "beats.json")]
 
 
 def _corrupt_song(d: Path) -> list[str]:
@@ -361,7 +361,7 @@ def _rerendered(d: Path, proc: subprocess.CompletedProcess) -> str | None:
 
 def _bars_16s(d: Path) -> list[str]:
     _long_song(d, 16.0)
-    return ["describe", str(d / "long.wav"), "--tracker", "librosa", "--out", str(d / "d.json")]
+    return ["describe", str(d / "long.wav"), "--beats.tracker", "librosa", "--out", str(d / "d.json")]
 
 
 def _eight_bars(d: Path, proc: subprocess.CompletedProcess) -> str | None:
@@ -412,7 +412,7 @@ CASES = [
     Case("14", "data build flag typo", lambda d: ["data", "build", "--root", "r", "--out", "o", "--num_prc", "2"]),
     Case("-", "describe a missing file", lambda d: ["describe", str(d / "nope.mp3")]),
     Case("-", "describe a corrupt MP3", _corrupt_song),
-    Case("-", "describe an 8 s song", lambda d: ["describe", str(song(d.parent)), "--tracker", "librosa"], expect="valid output",
+    Case("-", "describe an 8 s song", lambda d: ["describe", str(song(d.parent)), "--beats.tracker", "librosa"], expect="valid output",
          check=_valid_json),
     Case("-", "mv score of a missing video", lambda d: ["mv", "score", "--video", str(d / "nope.mp4")]),
     Case("-", "unknown subcommand", lambda d: ["mv", "beets"]),

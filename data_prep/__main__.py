@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mv2desc.app import argument_parser, dispatch, normalise_flags, parse_config, positive_float, positive_int, setup
+from mv2desc.app import dispatch, parse_config, setup
 
 USAGE = """usage: mv2desc data <build|merge|example> [options]
 
@@ -13,20 +13,23 @@ USAGE = """usage: mv2desc data <build|merge|example> [options]
            (mv2desc data build --config configs/data/build.yaml --root M4A --out OUT [--num_proc K]
             [--num_shards N --shard_index i])
   merge    join finished shards into one dataset (mv2desc data merge --out OUT [--inputs DIR ...])
-  example  write a small synthetic Music4All-layout folder (mv2desc data example --out DIR)
+  example  write a small synthetic Music4All-layout folder
+           (mv2desc data example --out DIR [--n_tracks N] [--duration_s S] [--with_bad_entries])
+
+Every command also takes --config YAML (its options as keys), --print_config, -q/--quiet, -v/--verbose.
 """
 
 
 def parse_build_config(argv: list[str]):
-    """argv -> (BuildConfig, verbose). Unknown keys and invalid values -> UserError."""
+    """argv -> (BuildConfig, LogOptions). Unknown keys and invalid values -> UserError."""
     from data_prep.config import BuildConfig
 
     return parse_config(BuildConfig, argv, "mv2desc data build", "a YAML from configs/data/ (command-line flags override it)")
 
 
 def cmd_build(argv: list[str]) -> int:
-    config, verbose = parse_build_config(argv)
-    setup(verbose)
+    config, log = parse_build_config(argv)
+    setup(log.verbose, quiet=log.quiet)
     from data_prep.build import build
 
     build(config)
@@ -34,30 +37,25 @@ def cmd_build(argv: list[str]) -> int:
 
 
 def cmd_merge(argv: list[str]) -> int:
-    parser = argument_parser(prog="mv2desc data merge", description="Join finished shards into one dataset.")
-    parser.add_argument("--out", required=True, help="output folder (its shards/ are merged unless --inputs is given)")
-    parser.add_argument("--inputs", nargs="*", help="shard folders, or output folders holding shards/")
-    args = parser.parse_args(normalise_flags(argv))
-    setup()
+    from data_prep.command_configs import MergeCommand
+
+    cfg, log = parse_config(MergeCommand, argv, "mv2desc data merge")
+    setup(log.verbose, quiet=log.quiet)
     from data_prep.merge import merge
 
-    merge(Path(args.out), args.inputs)
+    merge(Path(cfg.out), cfg.inputs)
     return 0
 
 
 def cmd_example(argv: list[str]) -> int:
-    parser = argument_parser(prog="mv2desc data example", description="Write a synthetic Music4All-layout folder.")
-    parser.add_argument("--out", required=True, help="folder to write the example into")
-    parser.add_argument("--n_tracks", type=positive_int, default=16, help="synthetic tracks to write")
-    parser.add_argument("--duration_s", type=positive_float, default=30.0, help="length of each synthetic song in seconds")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--with_bad_entries", action="store_true", help="add every kind of bad input the builder must survive")
-    args = parser.parse_args(normalise_flags(argv))
-    setup()
+    from data_prep.command_configs import ExampleCommand
+
+    cfg, log = parse_config(ExampleCommand, argv, "mv2desc data example")
+    setup(log.verbose, quiet=log.quiet)
     from data_prep.example import make_example
 
-    root = make_example(args.out, args.n_tracks, duration_s=args.duration_s, seed=args.seed, with_bad_entries=args.with_bad_entries)
-    print(f"wrote a {args.n_tracks}-track synthetic Music4All example to {root}")
+    root = make_example(cfg.out, cfg.n_tracks, duration_s=cfg.duration_s, seed=cfg.seed, with_bad_entries=cfg.with_bad_entries)
+    print(f"wrote a {cfg.n_tracks}-track synthetic Music4All example to {root}")
     return 0
 
 

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from mv2desc.app import argument_parser, normalise_flags, positive_float, positive_int, run, setup
+from mv2desc.app import parse_config, run, setup
 from mv2desc.errors import UserError
 from mv2desc.outputs import claim_folder
 from mv2desc.paths import shipped
@@ -94,16 +94,13 @@ def _closing(out: Path, train_steps: int, t0: float) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argument_parser(prog="mv2desc demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="runs/demo", help="output folder")
-    parser.add_argument("--n_tracks", type=positive_int, default=24, help="synthetic tracks in the example")
-    parser.add_argument("--num_proc", type=positive_int, default=2, help="worker processes for the dataset build")
-    parser.add_argument("--train_steps", type=positive_int, default=20, help="fine-tuning steps of the demo captioner on the demo data")
-    parser.add_argument("--song_s", type=positive_float, default=60.0, help="length of the synthetic song the music video is made for")
-    args = parser.parse_args(normalise_flags(list(sys.argv[1:] if argv is None else argv)))
+    argv = list(sys.argv[1:] if argv is None else argv)
 
     def _run() -> int:
-        setup()
+        from infer.command_configs import DemoCommand
+
+        args, log = parse_config(DemoCommand, argv, "mv2desc demo")
+        setup(log.verbose, quiet=log.quiet)
         from mv2desc.cli import main as mv2desc
 
         t0 = time.time()

@@ -19,21 +19,18 @@ PROG = "mv2desc mv generate"
 
 
 def parse_generate_config(argv: list[str]):
-    """argv -> (GenerateConfig, verbose); SONG may come first without ``--song``."""
+    """argv -> (GenerateConfig, LogOptions); SONG may be a bare word instead of ``--song SONG``."""
     from mv2desc.mvgen.config import GenerateConfig
 
-    argv = list(argv)
-    if argv and not argv[0].startswith("-"):
-        argv = ["--song", argv[0], *argv[1:]]
-    return parse_config(GenerateConfig, argv, PROG, "a YAML from configs/infer/ (flags after it override it)")
+    return parse_config(GenerateConfig, argv, PROG, "a YAML from configs/infer/ (flags after it override it)", positional=("song",))
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__.strip(), file=sys.stderr)
-    cfg, verbose = parse_generate_config(argv)
-    setup(verbose)
+    cfg, log = parse_generate_config(argv)
+    setup(log.verbose, quiet=log.quiet)
     from mv2desc.mvgen.pipeline import generate
 
     try:

@@ -1,14 +1,19 @@
-"""What every app's ``main`` shares: logging, offline defaults, flag spelling, one-line errors."""
+"""What every app's ``main`` shares: logging, offline defaults, the config front-end (:func:`parse_config`:
+one dataclass per command, flags and YAML), one-line errors."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
+import json
 import logging
 import sys
+import typing
 import warnings
 from collections.abc import Callable
-from typing import Any
+from types import UnionType
+from typing import Any, NamedTuple
 
 from mv2desc import procs
 from mv2desc.errors import UserError
@@ -28,57 +33,6 @@ def setup(verbose: bool = False, quiet: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("lightning.pytorch").propagate = False  # Lightning prints through its own handler
     warnings.filterwarnings("ignore", category=FutureWarning)
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Every option's help ends with its default (or ``(required)``); descriptions keep their line breaks."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        help_ = action.help or ""
-        if action.required and action.option_strings:
-            return help_ + " (required)"
-        if "default" in help_:  # the help already explains it, e.g. "(default: the first clip's)"
-            return help_
-        return super()._get_help_string(action)
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """A bad flag is one line (the error, a "did you mean", where to look), not the usage block."""
-
-    def error(self, message: str):
-        options = [o for a in self._actions for o in a.option_strings]
-        self.exit(2, f"error: {config_error(message, options, self.prog)}\n")
-
-
-def argument_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    """The argparse parser every subcommand uses: ``--help`` shows each option's meaning and default,
-    and a bad flag is a one-line error.
-
-    Options are spelled with underscores (``--num_proc``); :func:`normalise_flags` also accepts dashes.
-    """
-    return OneLineErrorParser(prog=prog, description=description, formatter_class=HelpFormatter)
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a number > 0 (``--duration_s 0`` is a one-line error)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (``--batch_size 0`` is a one-line error, not a crash later)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
 
 
 def normalise_flags(argv: list[str]) -> list[str]:
@@ -180,8 +134,16 @@ def config_error(message: str, options: list[str], prog: str) -> str:
     key = bad.group(1) if bad else f"--{group.group(1)}.{group.group(2)}" if group else None
     hint = ""
     if key:
-        close = difflib.get_close_matches(key.split("=")[0], [o for o in options if o.startswith("--")], n=1, cutoff=0.75)
-        hint = f" (did you mean {close[0]}?)" if close else ""
+        key = key.split("=")[0]
+        long = [o for o in options if o.startswith("--")]
+        close = difflib.get_close_matches(key, long, n=1, cutoff=0.75)
+        if not close and "." not in key:  # a flat flag (--trackr, or a name from before sections: --tracker) -> --beats.tracker
+            leaves: dict[str, list[str]] = {}
+            for o in long:
+                leaves.setdefault("--" + o.rsplit(".", 1)[-1].lstrip("-"), []).append(o)
+            leaf = difflib.get_close_matches(key, list(leaves), n=1, cutoff=0.75)
+            close = leaves[leaf[0]][:3] if leaf else []
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
     return f"{message}{hint}; see '{prog} --help'"
 
 
@@ -199,26 +161,134 @@ def _with_presets(argv: list[str]) -> list[str]:
     return out
 
 
-def parse_config(cls: type, argv: list[str], prog: str, config_help: str) -> tuple[Any, bool]:
-    """``--config YAML`` + ``--section.key value`` flags -> (an instance of the dataclass ``cls``, verbose).
+class LogOptions(NamedTuple):
+    """``-v/--verbose`` and ``-q/--quiet``, which every command accepts (for :func:`setup`)."""
+
+    verbose: bool = False
+    quiet: bool = False
+
+
+_BOOL_WORDS = {"true", "false", "yes", "no", "on", "off"}
+_NO_VALUE = {"-h", "--help", "-v", "--verbose", "-q", "--quiet", "--print_config"}
+
+
+def _is_flag(token: str) -> bool:
+    """``--name``, ``-v``; not a negative number (``--redo -1``) or a lone ``-``."""
+    if not token.startswith("-") or token == "-":
+        return False
+    try:
+        float(token)
+    except ValueError:
+        return True
+    return False
+
+
+def _flag_kinds(cls: type) -> tuple[set[str], set[str]]:
+    """(dotted names of the bool fields at any depth, names of the top-level list fields) of dataclass ``cls``."""
+    bools: set[str] = set()
+    lists: set[str] = set()
+
+    def walk(klass: type, prefix: str) -> None:
+        try:
+            hints = typing.get_type_hints(klass)
+        except Exception:  # a hint this process cannot resolve: those flags are left to the parser as they are
+            return
+        for f in dataclasses.fields(klass):
+            hint = hints.get(f.name)
+            args = [a for a in typing.get_args(hint) if a is not type(None)] if typing.get_origin(hint) in (typing.Union, UnionType) else []
+            if len(args) == 1:  # X | None
+                hint = args[0]
+            name = prefix + f.name
+            if hint is bool:
+                bools.add(name)
+            elif dataclasses.is_dataclass(hint):
+                walk(hint, name + ".")
+            elif not prefix and typing.get_origin(hint) in (list, tuple):
+                lists.add(name)
+
+    walk(cls, "")
+    return bools, lists
+
+
+def command_line(argv: list[str], cls: type, positional: tuple[str, ...] = ()) -> list[str]:
+    """The command line as the config parser reads it; what a person types also works:
+
+    * bare words fill the ``positional`` fields in order (``mv2desc describe SONG`` = ``--song SONG``);
+    * a bool field's flag alone means true (``--overwrite`` = ``--overwrite true``);
+    * a top-level list field takes several words and may repeat (``--video a.mp4 --video b.mp4``,
+      ``--inputs a b``); its values become one list.
+    """
+    bools, lists = _flag_kinds(cls)
+    out: list[str] = []
+    gathered: dict[str, list[str]] = {}
+    where: dict[str, int] = {}  # a list field's place in ``out`` (its first flag's)
+    free = list(positional)
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        i += 1
+        if not _is_flag(token):
+            if free:
+                out += [f"--{free.pop(0)}", token]
+            else:
+                out.append(token)  # the parser reports it ("unrecognized arguments")
+            continue
+        key, eq, value = token[2:].partition("=") if token.startswith("--") else ("", "", "")
+        if key in lists:
+            values = [value] if eq else []
+            while not eq and i < len(argv) and not _is_flag(argv[i]):
+                values.append(argv[i])
+                i += 1
+            if key not in gathered:
+                gathered[key], where[key] = [], len(out)
+                out.append("")  # filled below, once every value is known
+            gathered[key] += values
+        elif key in bools and not eq:
+            if i < len(argv) and argv[i].lower() in _BOOL_WORDS:
+                out += [token, argv[i]]
+                i += 1
+            else:
+                out += [token, "true"]
+        elif eq or token in _NO_VALUE:
+            out.append(token)
+        else:  # a flag and its value (which may start with "-": --redo -1)
+            out.append(token)
+            if i < len(argv):
+                out.append(argv[i])
+                i += 1
+    for key, values in gathered.items():
+        as_is = len(values) == 1 and values[0].lstrip().startswith("[")  # already a list: --video '[a.mp4, b.mp4]'
+        out[where[key]] = f"--{key}={values[0] if as_is else json.dumps(values)}"
+    return out
+
+
+def parse_config(cls: type, argv: list[str], prog: str, config_help: str = "a YAML of this command's options (flags after it override it)",
+                 *, positional: tuple[str, ...] = (), description: str | None = None) -> tuple[Any, LogOptions]:
+    """``[POSITIONAL ...] --config YAML|PRESET`` + ``--section.key value`` flags -> (an instance of the
+    dataclass ``cls``, :class:`LogOptions`).
 
     jsonargparse reads the dataclass fields (their docstrings are the ``--help``); unknown keys are
-    rejected by the parser, invalid values by the dataclasses' own validation -> :class:`UserError`.
+    rejected by the parser with a "did you mean", invalid values by the dataclasses' own validation
+    (``ValueError`` in ``__post_init__``) -> :class:`UserError`. ``--print_config`` prints the resolved
+    YAML and exits 0 (as ``--help`` does, through ``SystemExit``). ``positional`` names the fields that
+    bare words fill (:func:`command_line`).
     """
     from jsonargparse import ActionConfigFile, ArgumentParser
 
-    parser = ArgumentParser(prog=prog, description=(cls.__doc__ or "").splitlines()[0], exit_on_error=False)
+    about = description or (cls.__doc__ or "").strip().split("\n\n")[0]
+    parser = ArgumentParser(prog=prog, description=" ".join(about.split()), exit_on_error=False, allow_abbrev=False)
     parser.add_argument("--config", action=ActionConfigFile, help=config_help)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only on stderr (no progress lines)")
     parser.add_class_arguments(cls)
     try:
-        ns = parser.parse_args(_with_presets(normalise_flags(argv)))
+        ns = parser.parse_args(_with_presets(command_line(normalise_flags(argv), cls, positional)))
     except argparse.ArgumentError as exc:  # a typo: the error and a "did you mean", not 60 lines of usage
         raise UserError(config_error(str(exc), [o for a in parser._actions for o in a.option_strings], prog)) from None
-    verbose = bool(ns.pop("verbose", False))
+    log = LogOptions(bool(ns.pop("verbose", False)), bool(ns.pop("quiet", False)))
     ns.pop("config", None)
     try:
         values = parser.instantiate(ns)
-        return cls(**{k: values[k] for k in cls.__dataclass_fields__}), verbose
+        return cls(**{k: values[k] for k in cls.__dataclass_fields__}), log
     except (ValueError, TypeError) as exc:
         raise UserError(f"invalid configuration: {exc}") from exc

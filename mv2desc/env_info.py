@@ -7,6 +7,7 @@ import importlib.util
 import json
 import platform
 import sys
+from dataclasses import dataclass
 
 PACKAGES = (
     "mv2desc", "torch", "transformers", "tokenizers", "peft", "accelerate", "lightning", "diffusers",
@@ -44,10 +45,19 @@ def collect() -> dict:
     return info
 
 
-def main(argv: list[str] | None = None) -> int:
-    from mv2desc.app import argument_parser
+@dataclass
+class EnvCommand:
+    """Print versions and hardware facts as JSON (no options)."""
 
-    parser = argument_parser(prog="mv2desc env", description="Print versions and hardware facts as JSON.")
-    parser.parse_args(argv)
-    print(json.dumps(collect(), indent=2))
-    return 0
+
+def main(argv: list[str] | None = None) -> int:
+    from mv2desc.app import parse_config, run
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+
+    def _run() -> int:
+        parse_config(EnvCommand, argv, "mv2desc env")
+        print(json.dumps(collect(), indent=2))
+        return 0
+
+    return run(_run)

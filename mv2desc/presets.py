@@ -77,15 +77,29 @@ def resolve_config(value: str) -> str:
     return str(found[0].path)
 
 
+@dataclass
+class PresetsCommand:
+    """List the shipped config presets (use one with --config NAME).
+
+    Args:
+        kind: only this kind (data, train, infer, model, metrics, prompts); also the first bare word; none = all.
+    """
+
+    kind: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is not None and self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {self.kind!r}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """``mv2desc presets [KIND]``: the shipped presets with their summaries."""
-    from mv2desc.app import argument_parser, normalise_flags, run
+    from mv2desc.app import parse_config, run
 
-    parser = argument_parser(prog="mv2desc presets", description="List the shipped config presets (use one with --config NAME).")
-    parser.add_argument("kind", nargs="?", choices=list(KINDS), help="only this kind")
-    args = parser.parse_args(normalise_flags(list(sys.argv[1:] if argv is None else argv)))
+    argv = list(sys.argv[1:] if argv is None else argv)
 
     def _run() -> int:
+        args, _ = parse_config(PresetsCommand, argv, "mv2desc presets", positional=("kind",))
         rows = presets(args.kind)
         for kind in dict.fromkeys(r.kind for r in rows):
             print(f"{kind}  ({KINDS[kind]})")

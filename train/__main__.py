@@ -13,15 +13,15 @@ USAGE = """usage: mv2desc train fit --config configs/train/<preset>.yaml [--opti
 
 
 def parse_train_config(argv: list[str]):
-    """argv -> (TrainConfig, verbose). Unknown keys and invalid values -> UserError."""
+    """argv -> (TrainConfig, LogOptions). Unknown keys and invalid values -> UserError."""
     from train.config import TrainConfig
 
     return parse_config(TrainConfig, argv, "mv2desc train fit", "a YAML from configs/train/ (flags override it)")
 
 
 def cmd_fit(argv: list[str]) -> int:
-    cfg, verbose = parse_train_config(argv)
-    setup(verbose)
+    cfg, log = parse_train_config(argv)
+    setup(log.verbose, quiet=log.quiet)
     from train.fit import fit
     from train.module import NonFiniteLossError
 

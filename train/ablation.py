@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
+from mv2desc.data.columns import ATTRIBUTES
 from mv2desc.errors import UserError
 from mv2desc.paths import shipped
 from train.__main__ import parse_train_config
@@ -60,7 +61,7 @@ def train_and_score(
     metrics = score_captions([r["prediction"] for r in rows], [r["reference"] for r in rows], attributes=[r["attributes"] for r in rows])
     return {"train_loss": summary["train_loss"], "bleu4": metrics["bleu4"], "cider": metrics["cider"],
             "attributes": metrics["attributes"]["overall"]["score"], "chance": metrics["attributes"]["overall"]["chance"],
-            "per_attribute": {a: metrics["attributes"][a]["score"] for a in ("tempo", "energy", "mode")},
+            "per_attribute": {a: metrics["attributes"][a]["score"] for a in ATTRIBUTES},
             "gates": gate_values(out), "metrics": metrics, "n_test": len(rows), "example": rows[0]}
 
 
@@ -86,7 +87,7 @@ def summarise(runs: list[dict]) -> dict[str, dict[str, float]]:
     for key in ("bleu4", "cider", "attributes"):
         xs = [r[key] for r in runs]
         out[key] = {"mean": statistics.fmean(xs), "std": statistics.pstdev(xs), "min": min(xs), "max": max(xs)}
-    for a in ("tempo", "energy", "mode"):
+    for a in ATTRIBUTES:
         xs = [r["per_attribute"][a] for r in runs]
         out[a] = {"mean": statistics.fmean(xs), "std": statistics.pstdev(xs)}
     return out

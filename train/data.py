@@ -16,9 +16,10 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from mv2desc.data.spec import AUDIO_COLUMNS, FeatureSpec
+from mv2desc.data import columns as c
+from mv2desc.data.spec import FeatureSpec
 from mv2desc.errors import UserError
-from mv2desc.model.audio_batch import collate_audio
+from mv2desc.model.audio_batch import collate_audio, require_spec
 from mv2desc.model.config import AudioEncoderConfig
 from mv2desc.model.generation import PromptBuilder, PromptConfig, pad_token_ids
 from train.config import DataConfig
@@ -72,9 +73,9 @@ def check_trainable(split, name: str, dataset: str | Path) -> None:
     if len(split) == 0:
         raise UserError(f"{where} has no rows, so there is nothing to train on: rebuild the dataset with clips in that split "
                         "(mv2desc data build), or set data.train_split to a split that has rows")
-    if "description" not in split.column_names:
+    if c.DESCRIPTION not in split.column_names:
         raise UserError(f"{where} has no 'description' column: rebuild it with mv2desc data build")
-    empty = sum(1 for d in split["description"] if not (d or "").strip())
+    empty = sum(1 for d in split[c.DESCRIPTION] if not (d or "").strip())
     if empty == len(split):
         raise UserError(f"every description in {where} is empty ({empty} rows): the model would learn to say nothing; "
                         "rebuild the dataset with a description source that yields text (data build's description.source)")
@@ -94,8 +95,8 @@ class RowDataset(Dataset):
     ``audio_shuffle_seed`` every row carries another row's audio (the shuffled-audio control)."""
 
     # the measured attributes travel with the row (for attribute consistency), never with shuffled audio
-    MEASURED = ("tempo_bpm", "rms_db_mean", "mode")
-    COLUMNS = ("id", "artist", "song", "tags", "genres", "lyrics", "description", *AUDIO_COLUMNS, *MEASURED)
+    MEASURED = tuple(c.ATTRIBUTE_COLUMNS.values())
+    COLUMNS = (c.ID, c.ARTIST, c.SONG, c.TAGS, c.GENRES, c.LYRICS, c.DESCRIPTION, *c.AUDIO_COLUMNS, *MEASURED)
 
     def __init__(self, split, audio_shuffle_seed: int | None = None) -> None:
         self.split = split.select_columns([c for c in self.COLUMNS if c in split.column_names])
@@ -108,7 +109,7 @@ class RowDataset(Dataset):
         row = self.split[int(i)]
         if self.audio_from is not None:
             other = self.split[self.audio_from[int(i)]]
-            row.update({k: other[k] for k in AUDIO_COLUMNS if k in other})
+            row.update({k: other[k] for k in c.AUDIO_COLUMNS if k in other})
         return row
 
 
@@ -150,7 +151,7 @@ class TrainCollator:
         self.prompts = PromptBuilder(tokenizer, prompt_config(data_cfg), prefix_tokens)
         self.cfg = data_cfg
         self.audio_cfg = audio_cfg
-        self.spec = spec
+        self.spec = require_spec(spec, "TrainCollator")
         self.eos, self.pad = pad_token_ids(tokenizer)
         self.truncated = 0
 
@@ -158,13 +159,13 @@ class TrainCollator:
         """The description's tokens + ``<|im_end|>``; a description longer than ``max_target_tokens`` is
         cut and gets **no** end-of-turn (the model must not learn to stop mid-sentence), and the cut is
         logged (the first few by id, then a count every 100)."""
-        t = self.tok(row["description"], add_special_tokens=False)["input_ids"]
+        t = self.tok(row[c.DESCRIPTION], add_special_tokens=False)["input_ids"]
         if len(t) <= self.cfg.max_target_tokens:
             return t + [self.eos]
         self.truncated += 1
         if self.truncated <= 3 or self.truncated % 100 == 0:
             log.warning("description of %s has %d tokens > data.max_target_tokens=%d: cut, without end-of-turn (%d cut so far)",
-                        row.get("id", "?"), len(t), self.cfg.max_target_tokens, self.truncated)
+                        row.get(c.ID, "?"), len(t), self.cfg.max_target_tokens, self.truncated)
         return t[: self.cfg.max_target_tokens]
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -187,7 +188,7 @@ class TrainCollator:
             "attention_mask": attention,
             "labels": lab,
             "audio": collate_audio(rows, self.audio_cfg, self.spec),
-            "ids": [r["id"] for r in rows],
+            "ids": [r[c.ID] for r in rows],
         }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from mv2desc.data.columns import ATTRIBUTE_COLUMNS, DESCRIPTION, ID, MODE
 from mv2desc.data.spec import FeatureSpecMismatch
 from mv2desc.devices import resolve_device
 from mv2desc.errors import UserError
@@ -44,14 +45,15 @@ def generate_split(
             model, records, PromptConfig.from_dict(meta.get("extra", {}).get("data")), spec,
             batch_size=batch_size, max_new_tokens=max_new_tokens, device=dev, progress=bar.update,
         )
-    return [{"id": r["id"], "prediction": t, "reference": r.get("description", ""), "attributes": measured(r)} for r, t in zip(records, texts)]
+    return [{"id": r[ID], "prediction": t, "reference": r.get(DESCRIPTION, ""), "attributes": measured(r)} for r, t in zip(records, texts)]
 
 
 def measured(row: dict) -> dict | None:
-    """The audio's measured attributes of a dataset row (for attribute consistency), or None."""
-    if any(row.get(k) is None for k in ("tempo_bpm", "rms_db_mean", "mode")):
+    """The audio's measured attributes of a dataset row (for attribute consistency: the columns of
+    :data:`mv2desc.data.columns.ATTRIBUTE_COLUMNS`), or None."""
+    if any(row.get(k) is None for k in ATTRIBUTE_COLUMNS.values()):
         return None
-    return {"tempo_bpm": round(float(row["tempo_bpm"]), 2), "rms_db_mean": round(float(row["rms_db_mean"]), 2), "mode": str(row["mode"])}
+    return {k: str(row[k]) if k == MODE else round(float(row[k]), 2) for k in ATTRIBUTE_COLUMNS.values()}
 
 
 def eval_run(checkpoint: str, dataset: str, split: str = "test", out_dir: str | None = None, **kwargs) -> dict:

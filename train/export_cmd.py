@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import sys
 
-from mv2desc.app import argument_parser, normalise_flags, run, setup
+from mv2desc.app import parse_config, run, setup
 
 MARKER = ".mv2desc-export"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argument_parser(prog="mv2desc export", description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", required=True, help="an artifact folder or a training run folder (uses its final/)")
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--merge", action="store_true", help="merge LoRA into the backbone and write a full checkpoint")
-    parser.add_argument("--backbone", default=None, help="backbone name/path if it moved since training")
-    args = parser.parse_args(normalise_flags(list(sys.argv[1:] if argv is None else argv)))
+    argv = list(sys.argv[1:] if argv is None else argv)
 
     def _run() -> int:
-        setup()
+        from train.command_configs import ExportCommand
+
+        args, log = parse_config(ExportCommand, argv, "mv2desc export")
+        setup(log.verbose, quiet=log.quiet)
         from mv2desc.model import artifact
         from mv2desc.outputs import claim_folder, folder_lock, refuse_inputs
 

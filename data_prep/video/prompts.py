@@ -17,12 +17,13 @@ import yaml
 
 from data_prep.tracks import Track
 from data_prep.video.config import VideoDescriptionConfig
+from mv2desc.data.columns import KEY, LOUDNESS, MEASURED_COLUMNS, METADATA_COLUMNS, MODE, TEMPO
 from mv2desc.paths import resolve_repo_path
 
 REQUIRED_KEYS = ("system", "caption", "fusion")
 OPTIONAL_KEYS = ("missing",)
-METADATA_FIELDS = ("artist", "song", "album", "lang", "tags", "genres")
-MEASURED_FIELDS = ("tempo_bpm", "key", "mode", "rms_db_mean")
+METADATA_FIELDS = METADATA_COLUMNS  # placeholders named by the row's columns (mv2desc.data.columns)
+MEASURED_FIELDS = MEASURED_COLUMNS
 FUSION_PLACEHOLDERS = frozenset(
     ("shot_captions", "n_shots", "window_s", "lyrics_excerpt", "music_info", *METADATA_FIELDS, *MEASURED_FIELDS)
 )
@@ -147,8 +148,8 @@ def _measured_values(measured: dict) -> dict[str, str | None]:
             return None
         return fmt.format(x) if not isinstance(v, bool) and np.isfinite(x) else None
 
-    text = {k: (str(measured[k]) if measured.get(k) not in (None, "") else None) for k in ("key", "mode")}
-    return {"tempo_bpm": num("tempo_bpm", "{:.0f}"), "rms_db_mean": num("rms_db_mean", "{:.1f}"), **text}
+    text = {k: (str(measured[k]) if measured.get(k) not in (None, "") else None) for k in (KEY, MODE)}
+    return {TEMPO: num(TEMPO, "{:.0f}"), LOUDNESS: num(LOUDNESS, "{:.1f}"), **text}
 
 
 def prompt_values(

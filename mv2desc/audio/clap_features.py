@@ -7,62 +7,18 @@ checkpoints (``laion/clap-htsat-unfused``) with none of that, and builds offline
 
 from __future__ import annotations
 
-import hashlib
-import json
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from mv2desc.audio.feature_config import ClapSettings
-from mv2desc.data.spec import STREAM_COLUMNS
+from mv2desc.data.columns import CLAP_CLIP as CLIP_COLUMN
+from mv2desc.data.columns import CLAP_STARTS as STARTS_COLUMN
+from mv2desc.data.columns import CLAP_WINDOWS as WINDOWS_COLUMN
+from mv2desc.data.feature_config import ClapSettings, checkpoint_fingerprint, checkpoint_source
 from mv2desc.devices import resolve_device
-from mv2desc.paths import resolve_repo_path
 
-WINDOWS_COLUMN, STARTS_COLUMN, CLIP_COLUMN = STREAM_COLUMNS["clap"]
-CONFIG_FILES = ("config.json", "preprocessor_config.json")
-VOLATILE_KEYS = ("transformers_version", "_name_or_path")  # who saved it, from where: not what it computes
-
-
-def checkpoint_source(name_or_path: str) -> str:
-    """A local folder (absolute, relative to the working directory, or ``configs/...`` of the repository) or
-    the hub name itself."""
-    local = resolve_repo_path(name_or_path)
-    return str(local) if local.is_dir() else name_or_path
-
-
-def checkpoint_fingerprint(settings: ClapSettings) -> str | None:
-    """Content fingerprint of the CLAP model ``settings`` builds: its config files (parsed, who saved them
-    left out) and its weight files byte for byte, or with ``random_init`` the seed instead of the weights.
-    The same checkpoint gives the same value in any folder or cache; None when it is not on this machine."""
-    source = Path(checkpoint_source(settings.name_or_path))
-    if source.is_dir():
-        folder = source
-    else:
-        from transformers.utils import cached_file
-
-        try:
-            found = cached_file(settings.name_or_path, "config.json", local_files_only=True)
-        except OSError:
-            return None
-        if found is None:
-            return None
-        folder = Path(found).parent
-    h = hashlib.sha256()
-    for name in CONFIG_FILES:
-        if (folder / name).is_file():
-            config = {k: v for k, v in json.loads((folder / name).read_text(encoding="utf-8")).items() if k not in VOLATILE_KEYS}
-            h.update(f"{name}\0{json.dumps(config, sort_keys=True)}\0".encode())
-    if settings.random_init:
-        h.update(f"random_init seed={settings.seed}".encode())
-    else:
-        for weights in sorted(folder.glob("*.safetensors")) or sorted(folder.glob("pytorch_model*.bin")):
-            h.update(f"{weights.name}\0".encode())
-            with weights.open("rb") as f:
-                for chunk in iter(lambda: f.read(1 << 22), b""):
-                    h.update(chunk)
-    return h.hexdigest()[:16]
+__all__ = ["ClapExtractor", "checkpoint_fingerprint", "checkpoint_source", "window_starts"]
 
 
 def window_starts(duration_s: float, window_s: float, hop_s: float) -> list[float]:

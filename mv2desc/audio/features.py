@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mv2desc.audio.feature_config import FeatureConfig
+from mv2desc.data.feature_config import FeatureConfig, checkpoint_source
+from mv2desc.data.spec import FeatureSpec
 from mv2desc.errors import MediaError
 from mv2desc.media.audio import load_audio, resample
 
@@ -69,41 +70,29 @@ class AcousticFeatureExtractor:
             out["clap"] = self.clap.info()
         return out
 
-    def spec(self):
-        """The :class:`~mv2desc.data.spec.FeatureSpec` of the rows these extractors produce."""
+    def spec(self) -> FeatureSpec:
+        """The :class:`~mv2desc.data.spec.FeatureSpec` of the rows these extractors produce:
+        :meth:`FeatureSpec.from_config` of the settings as resolved here (the tracker ``auto`` picked, the
+        CLAP folder found), with what only the loaded extractors know (widths, rates, the CLAP weights'
+        fingerprint, package versions)."""
         from importlib.metadata import version
 
-        from mv2desc.audio.clap_features import checkpoint_source
-        from mv2desc.audio.rhythm_features import RhythmExtractor
-        from mv2desc.data.spec import FeatureSpec
-
         cfg = self.config
-        streams = ["rhythm"]
-        kw: dict[str, Any] = {}
         versions = {"librosa": version("librosa"), "av": version("av")}
+        measured: dict[str, Any] = {}
         if self.opensmile is not None:
-            streams[:0] = ["lld", "functionals"]
-            kw.update(lld_dim=len(self.opensmile.lld_names), functionals_dim=len(self.opensmile.functional_names),
-                      lld_hop_s=self.opensmile.lld_hop_s, opensmile_sample_rate=cfg.opensmile.sample_rate)
+            measured.update(lld_dim=len(self.opensmile.lld_names), functionals_dim=len(self.opensmile.functional_names))
             versions["opensmile"] = self.opensmile.version
         # a local checkpoint by its absolute path: found again from any working directory (a file that
         # travels records it as a reference: FeatureSpec.to_dict(base=...))
         clap_path = checkpoint_source(cfg.clap.name_or_path)
         clap_path = str(Path(clap_path).resolve()) if Path(clap_path).is_dir() else clap_path
         if self.clap is not None:
-            streams.append("clap")
-            kw.update(clap_dim=self.clap.dim, clap_window_s=cfg.clap.window_s, clap_hop_s=cfg.clap.hop_s,
-                      clap_sample_rate=self.clap.sample_rate, clap_model=clap_path, clap_weights=self.clap.weights_fingerprint)
+            measured.update(clap_dim=self.clap.dim, clap_sample_rate=self.clap.sample_rate, clap_weights=self.clap.weights_fingerprint)
             versions["transformers"] = version("transformers")
-        rhythm = self.rhythm
-        assert isinstance(rhythm, RhythmExtractor)
-        extraction = cfg.to_dict()
-        extraction["rhythm"]["tracker"] = rhythm.tracker  # what "auto" resolved to
-        extraction["clap"]["name_or_path"] = clap_path
-        return FeatureSpec(
-            streams=tuple(streams), rhythm_hop_s=rhythm.frame_hop_s, rhythm_sample_rate=cfg.rhythm.sample_rate,
-            beat_tracker=rhythm.tracker, max_duration_s=cfg.max_duration_s, versions=versions, extraction=extraction, **kw,
-        )
+        resolved = replace(cfg, rhythm=replace(cfg.rhythm, tracker=self.rhythm.tracker),  # what "auto" resolved to
+                           clap=replace(cfg.clap, name_or_path=clap_path))
+        return FeatureSpec.from_config(resolved, versions=versions, **measured)
 
     # -- extraction -----------------------------------------------------------------------------
     def extract_file(self, path: str | os.PathLike) -> ClipFeatures:

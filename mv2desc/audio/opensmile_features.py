@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from mv2desc.audio.feature_config import OpenSmileSettings
-from mv2desc.data.spec import STREAM_COLUMNS
+from mv2desc.data.columns import FUNCTIONALS as FUNCTIONALS_COLUMN
+from mv2desc.data.columns import LLD as LLD_COLUMN
+from mv2desc.data.feature_config import OpenSmileSettings
 from mv2desc.errors import MediaError
-
-(LLD_COLUMN,) = STREAM_COLUMNS["lld"]
-(FUNCTIONALS_COLUMN,) = STREAM_COLUMNS["functionals"]
-
-LLD_HOP_S = 0.01  # eGeMAPS LLD frame step
 
 
 class OpenSmileExtractor:
@@ -33,7 +29,7 @@ class OpenSmileExtractor:
 
     @property
     def lld_hop_s(self) -> float:
-        return LLD_HOP_S * self.settings.lld_pool
+        return self.settings.lld_hop_s
 
     def info(self) -> dict:
         return {

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from mv2desc.audio.feature_config import RhythmSettings
 from mv2desc.audio.key_estimate import estimate_key
 from mv2desc.beats import MusicBeatConfig, track_beats
-from mv2desc.data.spec import STREAM_COLUMNS
+from mv2desc.data import columns as c
+from mv2desc.data.feature_config import RhythmSettings
 
-ONSET_COLUMN, RMS_COLUMN, BEATS_COLUMN = STREAM_COLUMNS["rhythm"]
+ONSET_COLUMN, RMS_COLUMN, BEATS_COLUMN = c.ONSET, c.RMS, c.BEATS
 
 N_FFT = 2048
 CHROMA_POOL = 8  # store chroma every 8 frames (~186 ms at 22.05 kHz / hop 512)
@@ -35,7 +35,7 @@ class RhythmExtractor:
 
     @property
     def frame_hop_s(self) -> float:
-        return self.settings.hop_length / self.settings.sample_rate
+        return self.settings.frame_hop_s
 
     def info(self) -> dict:
         return {
@@ -69,14 +69,14 @@ class RhythmExtractor:
         chroma_pooled = chroma[:, : t * CHROMA_POOL].reshape(12, t, CHROMA_POOL).mean(axis=2).T if t else chroma.T
         rms_db = 20 * np.log10(np.maximum(rms, 1e-5))
         return {
-            "tempo_bpm": float(beats.tempo_bpm),
+            c.TEMPO: float(beats.tempo_bpm),
             BEATS_COLUMN: np.asarray(beats.beats_s, dtype=np.float32),
             ONSET_COLUMN: onset_env.astype(np.float32),
             RMS_COLUMN: rms.astype(np.float32),
-            "rms_db_mean": float(rms_db.mean()),
-            "chroma": chroma_pooled.astype(np.float32),  # (T / 8, 12)
-            "chroma_mean": chroma_mean.astype(np.float32),
-            "key": tonic,
-            "mode": mode,
-            "key_confidence": float(confidence),
+            c.LOUDNESS: float(rms_db.mean()),
+            c.CHROMA: chroma_pooled.astype(np.float32),  # (T / 8, 12)
+            c.CHROMA_MEAN: chroma_mean.astype(np.float32),
+            c.KEY: tonic,
+            c.MODE: mode,
+            c.KEY_CONFIDENCE: float(confidence),
         }

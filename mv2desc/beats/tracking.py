@@ -174,23 +174,35 @@ def bar_phase_downbeats(
     return beats[p::m]
 
 
-def track_beats(y: np.ndarray, sr: int, cfg: MusicBeatConfig | None = None) -> MusicBeats:
-    """Beats of float32 ``y`` (``(n,)`` or ``(C, n)``) at ``sr`` with the configured tracker.
+def tracker_rate(cfg: MusicBeatConfig) -> tuple[str, int]:
+    """``(tracker, rate)``: the tracker ``cfg`` resolves to and the sample rate it analyses at."""
+    tracker = resolve_tracker(cfg.tracker)
+    if tracker == "madmom":
+        from mv2desc.beats.madmom_backend import MADMOM_RATE
 
-    ``y`` is downmixed (mean of channels), level-normalised and resampled to the tracker's rate here,
-    so callers pass what they decoded.
-    """
+        return tracker, MADMOM_RATE
+    return tracker, cfg.sample_rate
+
+
+def beat_input(y: np.ndarray, sr: int, rate: int) -> np.ndarray:
+    """What a tracker hears: ``y`` (``(n,)`` or ``(C, n)`` at ``sr``) downmixed, level-normalised, then
+    resampled to ``rate``: ``(m,)`` float32. One rate's copy serves every config that tracks at it."""
     from mv2desc.media.audio import normalize_level, resample, to_mono
 
-    cfg = cfg or MusicBeatConfig()
-    tracker = resolve_tracker(cfg.tracker)
-    y = normalize_level(to_mono(y))
-    duration = y.size / sr
+    return resample(normalize_level(to_mono(y)), sr, rate)
+
+
+def track_prepared(x: np.ndarray, rate: int, cfg: MusicBeatConfig, duration_s: float) -> MusicBeats:
+    """Beats of :func:`beat_input`'s output ``x`` at ``rate`` (the rate of ``tracker_rate(cfg)``);
+    ``duration_s``: the length of the audio it was made from."""
+    tracker, expected = tracker_rate(cfg)
+    if rate != expected:
+        raise ValueError(f"the {tracker} tracker of this config analyses at {expected} Hz, got audio at {rate} Hz")
     if tracker == "madmom":
-        from mv2desc.beats.madmom_backend import MADMOM_RATE, madmom_beats
+        from mv2desc.beats.madmom_backend import madmom_beats
 
         beats, downbeats = madmom_beats(
-            resample(y, sr, MADMOM_RATE),
+            x,
             threads=cfg.threads,
             networks=cfg.networks,
             beats_per_bar=cfg.beats_per_bar,
@@ -198,11 +210,24 @@ def track_beats(y: np.ndarray, sr: int, cfg: MusicBeatConfig | None = None) -> M
             max_bpm=cfg.max_bpm,
         )
     else:
-        beats, downbeats = librosa_beats(resample(y, sr, cfg.sample_rate), cfg.sample_rate, cfg)
+        beats, downbeats = librosa_beats(x, rate, cfg)
     offset = LATENCY_S[tracker] if cfg.offset_s is None else cfg.offset_s
     beats = np.asarray(beats, dtype=np.float64) + offset
     downbeats = np.asarray(downbeats, dtype=np.float64) + offset
-    return MusicBeats(tempo_from_beats(beats), beats[beats >= 0], downbeats[downbeats >= 0], tracker, duration)
+    return MusicBeats(tempo_from_beats(beats), beats[beats >= 0], downbeats[downbeats >= 0], tracker, duration_s)
+
+
+def track_beats(y: np.ndarray, sr: int, cfg: MusicBeatConfig | None = None) -> MusicBeats:
+    """Beats of float32 ``y`` (``(n,)`` or ``(C, n)``) at ``sr`` with the configured tracker.
+
+    ``y`` is downmixed (mean of channels), level-normalised and resampled to the tracker's rate here
+    (:func:`beat_input`), so callers pass what they decoded. :class:`mv2desc.song.Song` runs the same
+    two steps with its :func:`beat_input` copies cached, so its beats equal this call's exactly.
+    """
+    cfg = cfg or MusicBeatConfig()
+    _, rate = tracker_rate(cfg)
+    n = y.shape[-1]
+    return track_prepared(beat_input(y, sr, rate), rate, cfg, n / sr)
 
 
 def track_file(path: str | os.PathLike, cfg: MusicBeatConfig | None = None, *, max_duration_s: float | None = None) -> MusicBeats:

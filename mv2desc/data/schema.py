@@ -1,5 +1,6 @@
 """Columns of the dataset: one row per clip. Plain Arrow types only (lists of floats, not extension
-types), so pandas and pyarrow read the Parquet without this project or `datasets` installed."""
+types), so pandas and pyarrow read the Parquet without this project or `datasets` installed. The
+names of the columns that code reads are spelled once, in :mod:`mv2desc.data.columns`."""
 
 from __future__ import annotations
 
@@ -8,17 +9,19 @@ from typing import Any
 import numpy as np
 from datasets import Features, List, Value
 
+from mv2desc.data import columns as c
+
 f32 = Value("float32")
 FEATURES = Features(
     {
-        "id": Value("string"),
+        c.ID: Value("string"),
         "split": Value("string"),
-        "artist": Value("string"),
-        "song": Value("string"),
-        "album": Value("string"),
-        "lang": Value("string"),
-        "tags": List(Value("string")),
-        "genres": List(Value("string")),
+        c.ARTIST: Value("string"),
+        c.SONG: Value("string"),
+        c.ALBUM: Value("string"),
+        c.LANG: Value("string"),
+        c.TAGS: List(Value("string")),
+        c.GENRES: List(Value("string")),
         "spotify_id": Value("string"),
         "release": Value("string"),
         "popularity": f32,
@@ -29,30 +32,30 @@ FEATURES = Features(
         "valence": f32,
         "spotify_tempo": f32,
         "duration_ms": f32,
-        "lyrics": Value("string"),
+        c.LYRICS: Value("string"),
         "audio_path": Value("string"),  # relative to the Music4All root
-        "duration_s": f32,
+        c.DURATION: f32,
         "source_sample_rate": Value("int32"),
         # openSMILE eGeMAPSv02
-        "egemaps_functionals": List(f32),  # (88,)
-        "egemaps_lld": List(List(f32)),  # (T_lld, 25), hop in manifest features.opensmile.lld_hop_s
+        c.FUNCTIONALS: List(f32),  # (88,)
+        c.LLD: List(List(f32)),  # (T_lld, 25), hop: the feature spec's lld_hop_s
         # CLAP
-        "clap_windows": List(List(f32)),  # (W, D)
-        "clap_window_starts_s": List(f32),  # (W,)
-        "clap_clip": List(f32),  # (D,)
+        c.CLAP_WINDOWS: List(List(f32)),  # (W, D)
+        c.CLAP_STARTS: List(f32),  # (W,)
+        c.CLAP_CLIP: List(f32),  # (D,)
         # librosa
-        "tempo_bpm": f32,
-        "beat_times_s": List(f32),
-        "onset_env": List(f32),  # (T,), hop in manifest features.rhythm.frame_hop_s
-        "rms": List(f32),  # (T,)
-        "rms_db_mean": f32,
-        "chroma": List(List(f32)),  # (T_chroma, 12)
-        "chroma_mean": List(f32),  # (12,)
-        "key": Value("string"),
-        "mode": Value("string"),
-        "key_confidence": f32,
+        c.TEMPO: f32,
+        c.BEATS: List(f32),
+        c.ONSET: List(f32),  # (T,), hop: the feature spec's rhythm_hop_s
+        c.RMS: List(f32),  # (T,)
+        c.LOUDNESS: f32,
+        c.CHROMA: List(List(f32)),  # (T_chroma, 12)
+        c.CHROMA_MEAN: List(f32),  # (12,)
+        c.KEY: Value("string"),
+        c.MODE: Value("string"),
+        c.KEY_CONFIDENCE: f32,
         # MV description
-        "description": Value("string"),
+        c.DESCRIPTION: Value("string"),
         "description_source": Value("string"),  # "metadata" | "video"
         "description_model": Value("string"),  # "" for the template, else captioner + fuser
         "video_offset_s": f32,  # clip start inside the music video (video source)
@@ -63,11 +66,7 @@ FEATURES = Features(
         "shot_captions": List(Value("string")),
     }
 )
-
-FEATURE_COLUMNS = (
-    "egemaps_functionals", "egemaps_lld", "clap_windows", "clap_window_starts_s", "clap_clip", "tempo_bpm",
-    "beat_times_s", "onset_env", "rms", "rms_db_mean", "chroma", "chroma_mean", "key", "mode", "key_confidence",
-)
+FEATURE_COLUMNS = c.FEATURE_COLUMNS  # the extractors' columns (names: mv2desc.data.columns)
 
 
 def to_row(values: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,11 @@ What is checked where:
 * a spec written before ``clap_weights`` existed (empty) cannot prove its CLAP weights: everything else
   is compared, and a warning says to rebuild the dataset / retrain to check the weights too.
 
+Stated once: the spec's defaults are ``FeatureConfig()``'s (:meth:`FeatureSpec.from_config`; the
+settings live in :mod:`mv2desc.data.feature_config`), the column names in :mod:`mv2desc.data.columns`.
+Nothing that collates rows has a default spec: :func:`mv2desc.model.audio_batch.collate_audio` and the
+collators refuse to run without the rows' own.
+
 Written into a file that travels (a captioner artifact), the CLAP folder is a reference
 (:func:`mv2desc.paths.to_ref`: ``configs/clap/tiny-random``, or relative to the file's folder), never
 an absolute path; read back, it is this machine's path (:func:`mv2desc.paths.from_ref`).
@@ -36,21 +41,22 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
+from mv2desc.data.columns import AUDIO_COLUMNS, STREAM_COLUMNS, STREAMS
+from mv2desc.data.feature_config import (
+    CLAP_DIM,
+    CLAP_SAMPLE_RATE,
+    EGEMAPS_FUNCTIONALS_DIM,
+    EGEMAPS_LLD_DIM,
+    FeatureConfig,
+    checkpoint_fingerprint,
+)
 from mv2desc.paths import from_ref, to_ref
 
 log = logging.getLogger(__name__)
 
 FORMAT = "mv2desc-feature-spec/1"
 
-# Row columns of each stream (the producers write them, the collator reads them).
-STREAM_COLUMNS: dict[str, tuple[str, ...]] = {
-    "lld": ("egemaps_lld",),  # (T_lld, lld_dim) at lld_hop_s
-    "functionals": ("egemaps_functionals",),  # (functionals_dim,)
-    "clap": ("clap_windows", "clap_window_starts_s", "clap_clip"),  # (W, clap_dim), (W,), (clap_dim,)
-    "rhythm": ("onset_env", "rms", "beat_times_s"),  # (T,), (T,) at rhythm_hop_s; beat times (s)
-}
-STREAMS = tuple(STREAM_COLUMNS)
-AUDIO_COLUMNS: tuple[str, ...] = ("duration_s",) + tuple(c for cols in STREAM_COLUMNS.values() for c in cols)
+__all__ = ["AUDIO_COLUMNS", "STREAM_COLUMNS", "STREAMS", "FeatureSpec", "FeatureSpecMismatch", "DEFAULT_SPEC"]
 
 ARCHITECTURE_FIELDS = ("streams", "lld_dim", "functionals_dim", "clap_dim")
 TIMING_FIELDS = ("lld_hop_s", "rhythm_hop_s", "clap_window_s", "clap_hop_s")
@@ -66,9 +72,34 @@ class FeatureSpecMismatch(ValueError):
     """Two specs (or a spec and a model config) disagree; the message names the first field."""
 
 
+def config_streams(cfg: FeatureConfig) -> tuple[str, ...]:
+    """The streams the rows computed by ``cfg`` carry, in the order a spec records them."""
+    return (("lld", "functionals") if cfg.opensmile.enabled else ()) + ("rhythm",) + (("clap",) if cfg.clap.enabled else ())
+
+
+def _config_fields(cfg: FeatureConfig) -> dict[str, Any]:
+    """The spec fields ``cfg`` determines; a disabled stream's fields are left to the defaults."""
+    out: dict[str, Any] = dict(
+        streams=config_streams(cfg), rhythm_hop_s=cfg.rhythm.frame_hop_s, rhythm_sample_rate=cfg.rhythm.sample_rate,
+        beat_tracker=cfg.rhythm.tracker, max_duration_s=cfg.max_duration_s,
+    )
+    if cfg.opensmile.enabled:
+        out.update(lld_hop_s=cfg.opensmile.lld_hop_s, opensmile_sample_rate=cfg.opensmile.sample_rate)
+    if cfg.clap.enabled:
+        out.update(clap_window_s=cfg.clap.window_s, clap_hop_s=cfg.clap.hop_s, clap_model=cfg.clap.name_or_path)
+    return out
+
+
+_DEFAULTS = _config_fields(FeatureConfig())  # the defaults' one source: FeatureConfig's defaults
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
     """What the rows of a dataset hold, and how to compute them again.
+
+    The defaults are those of ``FeatureConfig()`` (:meth:`from_config`; the widths and the CLAP rate those
+    of eGeMAPSv02 and the default CLAP checkpoint); a spec that describes rows comes from
+    :meth:`mv2desc.audio.features.AcousticFeatureExtractor.spec` or from a file, never from the defaults.
 
     Attributes:
         streams: feature streams present in the rows (subset of lld, functionals, clap, rhythm).
@@ -91,19 +122,19 @@ class FeatureSpec:
         extraction: the FeatureConfig that computes these features (``feature_config()`` rebuilds it).
     """
 
-    streams: tuple[str, ...] = STREAMS
-    lld_dim: int = 25
-    lld_hop_s: float = 0.05
-    functionals_dim: int = 88
-    clap_dim: int = 512
-    clap_window_s: float = 10.0
-    clap_hop_s: float = 5.0
-    rhythm_hop_s: float = 512 / 22050
-    max_duration_s: float = 30.0
-    opensmile_sample_rate: int = 16000
-    clap_sample_rate: int = 48000
-    rhythm_sample_rate: int = 22050
-    beat_tracker: str = "librosa"
+    streams: tuple[str, ...] = _DEFAULTS["streams"]
+    lld_dim: int = EGEMAPS_LLD_DIM
+    lld_hop_s: float = _DEFAULTS["lld_hop_s"]
+    functionals_dim: int = EGEMAPS_FUNCTIONALS_DIM
+    clap_dim: int = CLAP_DIM
+    clap_window_s: float = _DEFAULTS["clap_window_s"]
+    clap_hop_s: float = _DEFAULTS["clap_hop_s"]
+    rhythm_hop_s: float = _DEFAULTS["rhythm_hop_s"]
+    max_duration_s: float = _DEFAULTS["max_duration_s"]
+    opensmile_sample_rate: int = _DEFAULTS["opensmile_sample_rate"]
+    clap_sample_rate: int = CLAP_SAMPLE_RATE
+    rhythm_sample_rate: int = _DEFAULTS["rhythm_sample_rate"]
+    beat_tracker: str = _DEFAULTS["beat_tracker"]
     clap_model: str = ""
     clap_weights: str = ""
     versions: dict[str, str] = field(default_factory=dict)
@@ -117,6 +148,13 @@ class FeatureSpec:
         for name in ("lld_hop_s", "rhythm_hop_s", "clap_window_s", "clap_hop_s", "max_duration_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"feature spec {name} must be > 0, got {getattr(self, name)}")
+
+    @classmethod
+    def from_config(cls, cfg: FeatureConfig, **measured: Any) -> "FeatureSpec":
+        """The spec of the rows ``cfg`` computes: streams, hops, CLAP window, rates, tracker and the
+        extraction settings (``extraction``) from ``cfg``; ``measured``: fields only the loaded extractors
+        know (``lld_dim``, ``clap_dim``, ``clap_sample_rate``, ``clap_weights``, ``versions``, ...)."""
+        return cls(**{**_config_fields(cfg), "extraction": cfg.to_dict(), **measured})
 
     # -- (de)serialisation --------------------------------------------------------------------------
     def to_dict(self, base: str | Path | None = None) -> dict[str, Any]:
@@ -151,18 +189,14 @@ class FeatureSpec:
             raise FeatureSpecMismatch(f"{p} has no feature_spec (built by an older version): rebuild it with `mv2desc data build`")
         return cls.from_dict(manifest["feature_spec"], base=p.parent)
 
-    def feature_config(self):
-        """The :class:`~mv2desc.audio.feature_config.FeatureConfig` that computes these features. A CLAP
+    def feature_config(self) -> FeatureConfig:
+        """The :class:`~mv2desc.data.feature_config.FeatureConfig` that computes these features. A CLAP
         checkpoint found on this machine whose content differs from ``clap_weights`` is refused (the
         reference names another checkout's or another model's folder)."""
-        from mv2desc.audio.feature_config import FeatureConfig
-
         if not self.extraction:
             raise FeatureSpecMismatch("this feature spec does not record its extraction settings; rebuild the dataset / retrain")
         cfg = FeatureConfig.from_dict(self.extraction)
         if "clap" in self.streams and self.clap_weights:
-            from mv2desc.audio.clap_features import checkpoint_fingerprint
-
             found = checkpoint_fingerprint(cfg.clap)
             if found is not None and found != self.clap_weights:
                 raise FeatureSpecMismatch(
@@ -248,4 +282,4 @@ def _map_clap_paths(d: dict[str, Any], fn: Callable[[str], str]) -> dict[str, An
     return d
 
 
-DEFAULT_SPEC = FeatureSpec()
+DEFAULT_SPEC = FeatureSpec()  # FeatureConfig()'s spec, without extraction settings (tests, examples)

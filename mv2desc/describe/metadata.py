@@ -7,7 +7,8 @@ and by ``mv2desc describe`` without a captioner (from the measured attributes al
 It is deterministic (phrasing variants are picked by a stable hash of the id and seed), and every
 attribute it mentions comes from the row, so a model trained on it must listen to the audio to
 reproduce the tempo, energy and mode words. The words follow the library's attribute classes
-(:mod:`mv2desc.describe.classes`) and the attribute-consistency bins (:mod:`mv2desc.metrics.attributes`);
+(:mod:`mv2desc.describe.classes`) and the attribute-consistency bins (:mod:`mv2desc.metrics.attributes`,
+whose defaults are the vocabulary's; the describer does not import the metric that judges it);
 the tempo it states is the one it classifies (a whole BPM, rounded half up), and a song without a
 measured tempo (no beats) gets no BPM and the ``no_beat`` words, so its own text scores 1.0 on that
 metric; scene, camera, pace,
@@ -23,21 +24,37 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from mv2desc.describe.classes import ENERGY_CLASSES, MODE_CLASSES, TEMPO_CLASSES, energy_class, stated_bpm, tempo_class
+from mv2desc.data.columns import KEY, LOUDNESS, MEASURED_COLUMNS, MODE, RMS, TEMPO
+from mv2desc.describe.classes import (
+    ENERGY_BINS_DB,
+    ENERGY_CLASSES,
+    MODE_CLASSES,
+    TEMPO_BINS_BPM,
+    TEMPO_CLASSES,
+    energy_class,
+    stated_bpm,
+    tempo_class,
+)
 from mv2desc.fingerprint import stable_hash
-from mv2desc.metrics.attributes import DEFAULT as DEFAULT_BINS
-from mv2desc.metrics.attributes import AttributeConfig
 
-MEASURED = ("tempo_bpm", "rms_db_mean", "key", "mode")  # feature columns the describer reads
-CONTOUR = "rms"  # optional: the clip's frame RMS series (the loudness contour)
+MEASURED = MEASURED_COLUMNS  # feature columns the describer reads (mv2desc.data.columns)
+CONTOUR = RMS  # optional: the clip's frame RMS series (the loudness contour)
 VERSION = 4  # bumped when the wording changes (part of the description cache key); 3: rules.yaml, attribute bins;
 # 4: the stated BPM rounded half up and classified as stated, no BPM without beats
 NO_BEAT = "no_beat"  # the rules' key for a song without a measured tempo (tempo_words, pace)
 RULES_FILE = Path(__file__).with_name("rules.yaml")
+
+
+class AttributeBins(Protocol):
+    """The bins the describer classifies by: an :class:`~mv2desc.metrics.attributes.AttributeConfig` (the
+    metric's; this module does not import the metrics, which judge its text)."""
+
+    tempo_bins_bpm: tuple[float, float]
+    energy_bins_db: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -189,16 +206,19 @@ def contour_sentence(rms: Any, rules: DescriberRules, key: str) -> str | None:
 
 def describe(
     facts: SongFacts, measured: Mapping[str, Any], lyrics: str | None, *, seed: int = 0, include_lyrics: bool = True,
-    include_identity: bool = True, rules: DescriberRules | None = None, bins: AttributeConfig = DEFAULT_BINS,
+    include_identity: bool = True, rules: DescriberRules | None = None, bins: AttributeBins | None = None,
 ) -> str:
     """One MV description. ``measured``: tempo_bpm (None or 0: no tempo measured), rms_db_mean, key,
-    mode (from the audio), and optionally ``rms`` (the frame RMS series: the loudness contour)."""
+    mode (from the audio), and optionally ``rms`` (the frame RMS series: the loudness contour).
+    ``bins``: the attribute metric's bins (default: the vocabulary's, :mod:`mv2desc.describe.classes`,
+    which are :class:`~mv2desc.metrics.attributes.AttributeConfig`'s defaults too)."""
     rules = rules or load_rules()
-    bpm_value = measured["tempo_bpm"]
+    tempo_bins, energy_bins = (TEMPO_BINS_BPM, ENERGY_BINS_DB) if bins is None else (bins.tempo_bins_bpm, bins.energy_bins_db)
+    bpm_value = measured[TEMPO]
     bpm_stated = stated_bpm(None if bpm_value is None else float(bpm_value))  # what the text says, and what is classified
-    tempo_cls = tempo_class(bpm_stated, bins.tempo_bins_bpm)
-    energy_cls = energy_class(float(measured["rms_db_mean"]), bins.energy_bins_db)
-    mood_cls = mood_class(str(measured["mode"]), facts.valence)
+    tempo_cls = tempo_class(bpm_stated, tempo_bins)
+    energy_cls = energy_class(float(measured[LOUDNESS]), energy_bins)
+    mood_cls = mood_class(str(measured[MODE]), facts.valence)
     key = f"{seed}\x00{facts.id}"
     # the class is the stated (rounded) tempo's; the word inside a class ("upbeat" or "fast" from
     # fast_word_bpm on) follows the measured value, as in version 3, so targets keep their wording
@@ -208,7 +228,7 @@ def describe(
     variant = stable_hash(key) % 3
     by = f" by {facts.artist}" if facts.artist and include_identity else ""
     title = f' "{facts.song}"' if facts.song and include_identity else ""
-    key_name = f"{measured['key']} {measured['mode']}"
+    key_name = f"{measured[KEY]} {measured[MODE]}"
     paren, at, groove = (f" ({bpm_stated} BPM)", f" at {bpm_stated} BPM", "groove") if bpm_stated is not None else ("", "", "soundscape")
     opening = (
         f"{article(mood).capitalize()} {mood} music video for the {tempo_word}, {energy_word} {key_name} song{title}{by}{paren}.",

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mv2desc.beats import MusicBeats
+from mv2desc.song import Song
 
 
 @dataclass
@@ -113,21 +114,17 @@ def count_bars(beats: MusicBeats, duration_s: float, cfg: SegmentConfig, start_s
     return max(1, int(inside.size) + int(bar > 0 and lead >= 0.75 * bar))
 
 
-def bar_activity(y: np.ndarray, sr: int, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per bar (``bounds[k]..bounds[k+1]``): onsets per second and mean loudness (dB), from mono ``y``."""
-    import librosa
-
-    hop = 512
-    onset = librosa.onset.onset_detect(y=y, sr=sr, hop_length=hop, units="time")
-    rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=hop)[0]
-    db = 20 * np.log10(np.maximum(rms, 1e-5))
-    t = librosa.frames_to_time(np.arange(rms.size), sr=sr, hop_length=hop)
+def bar_activity(song: Song, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per bar (``bounds[k]..bounds[k+1]``): onsets per second and mean loudness (dB), from the song's
+    one onset detection (:meth:`~mv2desc.song.Song.onsets_s`) and loudness curve (:meth:`~mv2desc.song.Song.loudness`)."""
+    onset = song.onsets_s()
+    loudness = song.loudness()
     density, loud = np.zeros(len(bounds) - 1), np.zeros(len(bounds) - 1)
     for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
         length = max(b - a, 1e-3)
         density[k] = np.count_nonzero((onset >= a) & (onset < b)) / length
-        inside = db[(t >= a) & (t < b)]
-        loud[k] = float(inside.mean()) if inside.size else (loud[k - 1] if k else -100.0)
+        mean = loudness.mean_db(a, b)
+        loud[k] = mean if mean is not None else (loud[k - 1] if k else -100.0)
     return density, loud
 
 
@@ -165,11 +162,12 @@ def music_cuts(bounds: np.ndarray, density: np.ndarray, loud: np.ndarray, cfg: S
 
 
 def segment_song(
-    duration_s: float, beats: MusicBeats, cfg: SegmentConfig | None = None, *, audio: tuple[np.ndarray, int] | None = None
+    duration_s: float, beats: MusicBeats, cfg: SegmentConfig | None = None, *, audio: Song | tuple[np.ndarray, int] | None = None
 ) -> list[Segment]:
     """Segments covering ``[0, duration_s]`` end to end (see the module docstring for the rules).
 
-    ``audio``: the song's mono samples and rate; with ``cfg.follow_music > 0`` the cut density follows them.
+    ``audio``: the song (a :class:`~mv2desc.song.Song`, or its mono samples and rate); with
+    ``cfg.follow_music > 0`` the cut density follows its onsets and loudness.
     """
     cfg = cfg or SegmentConfig()
     if duration_s <= 0:
@@ -179,7 +177,7 @@ def segment_song(
     lines, _ = bar_lines(beats, duration_s, cfg)
     bounds = np.concatenate([[0.0], lines, [float(duration_s)]])  # bar k spans bounds[k]..bounds[k+1]
     if cfg.follow_music > 0 and audio is not None:
-        density, loud = bar_activity(audio[0], audio[1], bounds)
+        density, loud = bar_activity(audio if isinstance(audio, Song) else Song(*audio), bounds)
         picked = music_cuts(bounds, density, loud, cfg)
         if picked is not None:
             return [Segment(float(bounds[a]), float(bounds[b]), count_bars(beats, duration_s, cfg, float(bounds[a]), float(bounds[b])))

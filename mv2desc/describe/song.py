@@ -17,20 +17,19 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mv2desc.audio.feature_config import ClapSettings, FeatureConfig, OpenSmileSettings
 from mv2desc.audio.key_estimate import estimate_key
-from mv2desc.beats import MusicBeatConfig, MusicBeats, tempo_from_beats, track_beats
+from mv2desc.beats import MusicBeatConfig, MusicBeats, tempo_from_beats
 from mv2desc.describe.classes import energy_class, tempo_class
 from mv2desc.describe.metadata import SongFacts, measured_attributes
 from mv2desc.describe.metadata import describe as describe_metadata
 from mv2desc.describe.segments import SegmentConfig, segment_song
 from mv2desc.errors import MediaError
-from mv2desc.media.audio import load_audio
+from mv2desc.song import Song, as_song
 
 log = logging.getLogger(__name__)
 
@@ -120,19 +119,20 @@ def rhythm_only_features() -> FeatureConfig:
 
 
 def describe_song(
-    path: str | os.PathLike,
+    song: Song | str | os.PathLike,
     captioner: Any = None,
     cfg: DescribeConfig | None = None,
     *,
     progress: Callable[[str, int, int], None] | None = None,
     beats: MusicBeats | None = None,
 ) -> SongDescription:
-    """Describe the song at ``path``, segment by segment.
+    """Describe ``song`` (a :class:`~mv2desc.song.Song`, or a file decoded here once), segment by segment.
 
     ``captioner``: None (metadata-style describer), an artifact folder / training run folder, or an
     already loaded :class:`~mv2desc.model.captioner.AudioCaptioner` (with ``feature_spec`` set).
     ``progress(stage, done, total)`` reports the feature and generation stages. ``beats``: the song's
-    beats when already tracked (the same :func:`~mv2desc.beats.track_file` result; skips tracking).
+    beats when already tracked (the same :func:`~mv2desc.beats.track_file` result; skips tracking;
+    otherwise ``song.beats(cfg.beats)``, shared with every other user of the same Song).
     Raises :class:`MediaError` for an unreadable or too short file, and
     :class:`~mv2desc.model.artifact.ArtifactError` for an unusable captioner.
     """
@@ -143,16 +143,18 @@ def describe_song(
     spec = model.feature_spec if model is not None else None
     features = spec.feature_config() if spec is not None else rhythm_only_features()
 
-    y, sr = load_audio(path)  # (n,) mono at the file's rate
-    duration = y.size / sr
+    song = as_song(song)  # a path: decoded here, once
+    y, sr = song.mono, song.sr  # (n,) mono at the file's rate
+    path = song.source
+    duration = song.duration_s
     if duration < features.min_duration_s:
         raise MediaError("too_short", f"{duration:.2f} s of audio < {features.min_duration_s} s in {path}")
-    beats = beats if beats is not None else track_beats(y, sr, cfg.beats)
+    beats = beats if beats is not None else song.beats(cfg.beats)
     seg_cfg = cfg.segments
     if seg_cfg.max_s > features.max_duration_s:  # the features of one row cover at most this
         seg_cfg = SegmentConfig(**{**asdict(seg_cfg), "max_s": features.max_duration_s,
                                    "single_max_s": min(seg_cfg.single_max_s, features.max_duration_s)})
-    segments = segment_song(duration, beats, seg_cfg, audio=(y, sr))
+    segments = segment_song(duration, beats, seg_cfg, audio=song)
     log.info("%s: %.1f s, %d beats (%s), %d segments", path, duration, len(beats.beats_s), beats.tracker, len(segments))
 
     # each segment's tempo from the song's beats (the best tracker available), used in the report and
@@ -188,7 +190,7 @@ def describe_song(
         # each segment its own phrasing variant (stable per song and position): a video whose segments
         # sound alike still gets varied scenes, cameras and palettes within what the audio allows
         texts = [
-            describe_metadata(SongFacts(id=f"{Path(path).stem}#{k}"), {**measured_attributes(r), "tempo_bpm": bpm}, None, seed=cfg.seed,
+            describe_metadata(SongFacts(id=f"{song.name}#{k}"), {**measured_attributes(r), "tempo_bpm": bpm}, None, seed=cfg.seed,
                               include_identity=False)
             for k, (r, bpm) in enumerate(zip(rows, seg_tempo))
         ]

@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mv2desc.data.columns import ATTRIBUTES, LOUDNESS, MODE, TEMPO
 from mv2desc.describe.classes import (
     ENERGY_BINS_DB,
     ENERGY_CLASSES,
@@ -51,8 +52,6 @@ from mv2desc.describe.classes import (
     mode_class,
     tempo_class,
 )
-
-ATTRIBUTES = ("tempo", "energy", "mode")
 
 
 def _words(**classes: str) -> dict[str, tuple[str, ...]]:
@@ -133,9 +132,9 @@ DEFAULT = AttributeConfig()
 def audio_classes(measured: Mapping[str, Any], cfg: AttributeConfig = DEFAULT) -> dict[str, str | None]:
     """The classes of measured attributes (``tempo_bpm``, ``rms_db_mean``, ``mode``: the dataset's columns);
     tempo None when no tempo was measured (``tempo_bpm`` None or 0: no beats)."""
-    bpm = measured["tempo_bpm"]
+    bpm = measured[TEMPO]
     return {"tempo": tempo_class(None if bpm is None else float(bpm), cfg.tempo_bins_bpm),
-            "energy": energy_class(float(measured["rms_db_mean"]), cfg.energy_bins_db), "mode": mode_class(measured["mode"])}
+            "energy": energy_class(float(measured[LOUDNESS]), cfg.energy_bins_db), "mode": mode_class(measured[MODE])}
 
 
 # -- the description's classes ------------------------------------------------------------------------------

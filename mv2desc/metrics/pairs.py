@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mv2desc.data.columns import ATTRIBUTE_COLUMNS, LOUDNESS, MODE, TEMPO
 from mv2desc.errors import UserError
 
 
@@ -22,7 +23,7 @@ def _reference(value: object, where: str) -> list[str]:
     raise UserError(f"{where}: 'reference' must be a string or a non-empty list of strings, got {json.dumps(value)[:80]}")
 
 
-_ATTRIBUTE_KEYS = ("tempo_bpm", "rms_db_mean", "mode")
+_ATTRIBUTE_KEYS = tuple(ATTRIBUTE_COLUMNS.values())  # the measured columns (mv2desc.data.columns)
 
 
 def _attributes(value: object, where: str) -> dict | None:
@@ -31,11 +32,11 @@ def _attributes(value: object, where: str) -> dict | None:
     ok = isinstance(value, dict) and all(k in value for k in _ATTRIBUTE_KEYS)
     if ok:
         try:
-            float(value["tempo_bpm"]), float(value["rms_db_mean"])
+            float(value[TEMPO]), float(value[LOUDNESS])
         except (TypeError, ValueError):
             ok = False
-    if not ok or str(value.get("mode")).lower() not in ("major", "minor"):
-        raise UserError(f"{where}: 'attributes' must be {{\"tempo_bpm\": number, \"rms_db_mean\": number, \"mode\": \"major\"|\"minor\"}}, "
+    if not ok or str(value.get(MODE)).lower() not in ("major", "minor"):
+        raise UserError(f"{where}: 'attributes' must be {{\"{TEMPO}\": number, \"{LOUDNESS}\": number, \"{MODE}\": \"major\"|\"minor\"}}, "
                         f"got {json.dumps(value)[:100]}")
     return {k: value[k] for k in _ATTRIBUTE_KEYS}
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mv2desc.data.columns import ATTRIBUTE_COLUMNS
 from mv2desc.metrics.attributes import AttributeConfig, attribute_consistency
 from mv2desc.metrics.bleu import corpus_bleu
 from mv2desc.metrics.cider import cider_d
@@ -91,6 +92,6 @@ def score_captions(
         if result["attributes"]["skipped"]:
             notes.append(f"attributes: {result['attributes']['skipped']} predictions without measured attributes were skipped")
     else:
-        notes.append("attributes skipped: no measured attributes (tempo_bpm, rms_db_mean, mode) given with the predictions")
+        notes.append(f"attributes skipped: no measured attributes ({', '.join(ATTRIBUTE_COLUMNS.values())}) given with the predictions")
     result["notes"] = notes
     return result

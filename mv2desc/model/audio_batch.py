@@ -12,13 +12,9 @@ from typing import Any, Sequence
 
 import torch
 
-from mv2desc.data.spec import DEFAULT_SPEC, STREAM_COLUMNS, FeatureSpec
+from mv2desc.data.columns import BEATS, CLAP_CLIP, CLAP_STARTS, CLAP_WINDOWS, DURATION, FUNCTIONALS, LLD, ONSET, RMS
+from mv2desc.data.spec import FeatureSpec
 from mv2desc.model.config import AudioEncoderConfig
-
-(LLD,) = STREAM_COLUMNS["lld"]
-(FUNCTIONALS,) = STREAM_COLUMNS["functionals"]
-CLAP_WINDOWS, CLAP_STARTS, CLAP_CLIP = STREAM_COLUMNS["clap"]
-ONSET, RMS, BEATS = STREAM_COLUMNS["rhythm"]
 
 
 @dataclass
@@ -35,9 +31,10 @@ class AudioBatch:
     functionals_mask: torch.Tensor  # (B,) bool
     clap_clip: torch.Tensor  # (B, clap_dim)
     clap_clip_mask: torch.Tensor  # (B,) bool
-    lld_hop_s: float = DEFAULT_SPEC.lld_hop_s
-    rhythm_hop_s: float = DEFAULT_SPEC.rhythm_hop_s
-    clap_window_s: float = DEFAULT_SPEC.clap_window_s
+    # timing of the rows (their FeatureSpec's): no defaults, a batch always says what its frames mean
+    lld_hop_s: float
+    rhythm_hop_s: float
+    clap_window_s: float
 
     @property
     def batch_size(self) -> int:
@@ -84,13 +81,25 @@ def _as_2d(value: Any, width: int) -> torch.Tensor:
     return t
 
 
-def collate_audio(rows: Sequence[dict[str, Any]], cfg: AudioEncoderConfig, spec: FeatureSpec = DEFAULT_SPEC) -> AudioBatch:
+def require_spec(spec: Any, who: str) -> FeatureSpec:
+    """``spec`` when it is a :class:`FeatureSpec`; otherwise a ``TypeError`` that says where the rows' spec
+    comes from (no default: rows read with another spec's hops would be silently misread)."""
+    if not isinstance(spec, FeatureSpec):
+        raise TypeError(
+            f"{who} needs the FeatureSpec of the rows (the dataset's manifest.json: FeatureSpec.from_manifest, or the "
+            f"captioner's feature_spec), got {type(spec).__name__}: there is no default spec"
+        )
+    return spec
+
+
+def collate_audio(rows: Sequence[dict[str, Any]], cfg: AudioEncoderConfig, spec: FeatureSpec) -> AudioBatch:
     """Dataset rows (columns as written by ``mv2desc data build``, or by ``describe`` per segment)
-    -> :class:`AudioBatch`, with the hops and CLAP window of the rows' ``spec``."""
+    -> :class:`AudioBatch`, with the hops and CLAP window of the rows' ``spec`` (required)."""
+    spec = require_spec(spec, "collate_audio")
     rhythm_hop_s = spec.rhythm_hop_s
     lld, rhythm, clap, starts, func, func_m, clip, clip_m, dur = [], [], [], [], [], [], [], [], []
     for r in rows:
-        dur.append(float(r.get("duration_s") or 0.0))
+        dur.append(float(r.get(DURATION) or 0.0))
         lld.append(_as_2d(r.get(LLD), cfg.lld_dim))
         onset = torch.as_tensor(_list(r.get(ONSET)), dtype=torch.float32)
         rms = torch.as_tensor(_list(r.get(RMS)), dtype=torch.float32)
@@ -124,6 +133,7 @@ def collate_audio(rows: Sequence[dict[str, Any]], cfg: AudioEncoderConfig, spec:
     )
 
 
-def empty_audio(batch_size: int, cfg: AudioEncoderConfig) -> AudioBatch:
-    """A batch with no audio at all (every stream masked)."""
-    return collate_audio([{} for _ in range(batch_size)], cfg)
+def empty_audio(batch_size: int, cfg: AudioEncoderConfig, spec: FeatureSpec | None = None) -> AudioBatch:
+    """A batch with no audio at all (every stream masked, so no frame is read with the timing; it is
+    ``spec``'s when given, else ``FeatureSpec()``'s)."""
+    return collate_audio([{} for _ in range(batch_size)], cfg, FeatureSpec() if spec is None else spec)

@@ -14,8 +14,9 @@ from typing import Any
 
 import torch
 
-from mv2desc.data.spec import DEFAULT_SPEC, FeatureSpec
-from mv2desc.model.audio_batch import collate_audio
+from mv2desc.data.columns import ARTIST, DESCRIPTION, GENRES, ID, LYRICS, SONG, TAGS
+from mv2desc.data.spec import FeatureSpec
+from mv2desc.model.audio_batch import collate_audio, require_spec
 from mv2desc.model.config import AudioEncoderConfig
 from mv2desc.model.prompting import DEFAULT_INSTRUCTION, prompt_text
 
@@ -50,14 +51,14 @@ def context_text(row: dict[str, Any], cfg: PromptConfig) -> str:
     """The optional metadata / lyrics context of a row's prompt ("" when none)."""
     parts = []
     if cfg.include_metadata:
-        for label, key in (("Artist", "artist"), ("Title", "song")):
+        for label, key in (("Artist", ARTIST), ("Title", SONG)):
             if row.get(key):
                 parts.append(f"{label}: {row[key]}.")
-        for label, key in (("Tags", "tags"), ("Genres", "genres")):
+        for label, key in (("Tags", TAGS), ("Genres", GENRES)):
             if row.get(key):
                 parts.append(f"{label}: {', '.join(row[key])}.")
-    if cfg.include_lyrics and row.get("lyrics"):
-        lyrics = row["lyrics"]
+    if cfg.include_lyrics and row.get(LYRICS):
+        lyrics = row[LYRICS]
         excerpt = lyrics[: cfg.lyrics_max_chars].rsplit(" ", 1)[0] if len(lyrics) > cfg.lyrics_max_chars else lyrics
         parts.append("Lyrics: " + " / ".join(line.strip() for line in excerpt.splitlines() if line.strip()))
     return " ".join(parts)
@@ -120,9 +121,9 @@ def pad_token_ids(tokenizer: Any) -> tuple[int, int]:
 class GenerationCollator:
     """rows -> {input_ids, attention_mask (B, L) left-padded prompts, audio: AudioBatch, ids, references}."""
 
-    def __init__(self, tokenizer: Any, prompt_cfg: PromptConfig, audio_cfg: AudioEncoderConfig, spec: FeatureSpec = DEFAULT_SPEC, prefix_tokens: int = 0) -> None:
+    def __init__(self, tokenizer: Any, prompt_cfg: PromptConfig, audio_cfg: AudioEncoderConfig, spec: FeatureSpec, prefix_tokens: int = 0) -> None:
         self.prompts = PromptBuilder(tokenizer, prompt_cfg, prefix_tokens)
-        self.audio_cfg, self.spec = audio_cfg, spec
+        self.audio_cfg, self.spec = audio_cfg, require_spec(spec, "GenerationCollator")
         _, self.pad = pad_token_ids(tokenizer)
 
     def __call__(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -137,8 +138,8 @@ class GenerationCollator:
             "input_ids": input_ids,
             "attention_mask": attention,
             "audio": collate_audio(rows, self.audio_cfg, self.spec),
-            "ids": [r.get("id", "") for r in rows],
-            "references": [r.get("description", "") for r in rows],
+            "ids": [r.get(ID, "") for r in rows],
+            "references": [r.get(DESCRIPTION, "") for r in rows],
         }
 
 
@@ -174,7 +175,7 @@ def generate_descriptions(
     ``spec`` is the feature spec of the rows (hops, CLAP window). ``progress(n)`` is called after each
     batch with the number of rows it held.
     """
-    collate = generation_collator(model, prompt_cfg, spec)
+    collate = generation_collator(model, prompt_cfg, require_spec(spec, "generate_descriptions"))
     out: list[str] = []
     for start in range(0, len(rows), batch_size):
         chunk = list(rows[start : start + batch_size])

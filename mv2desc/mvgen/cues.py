@@ -1,5 +1,6 @@
 """The audio cues of each segment that a renderer may use: energy, onsets and beats (seconds from the
-segment's start), from the same decode and the same beats as the rest of the pipeline."""
+segment's start), from the pipeline's one :class:`~mv2desc.song.Song`: its one onset detection, its one
+loudness curve and the same beats as the rest of the pipeline."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mv2desc.beats import MusicBeats
+from mv2desc.song import Song
 
 
 @dataclass(frozen=True)
@@ -19,21 +21,17 @@ class SegmentCues:
     beats_s: tuple[float, ...]
 
 
-def onset_times(y: np.ndarray, sr: int) -> np.ndarray:
-    """Onset times (s) of mono ``y`` (librosa's detector)."""
-    import librosa
+def segment_cues(song: Song, beats: MusicBeats, spans: list[tuple[float, float]]) -> list[SegmentCues]:
+    """One :class:`SegmentCues` per ``(start_s, end_s)``; times rounded to ms (stable cache keys).
 
-    return np.asarray(librosa.onset.onset_detect(y=y, sr=sr, hop_length=512, units="time"), dtype=np.float64)
-
-
-def segment_cues(y: np.ndarray, sr: int, beats: MusicBeats, spans: list[tuple[float, float]]) -> list[SegmentCues]:
-    """One :class:`SegmentCues` per ``(start_s, end_s)``; times rounded to ms (stable cache keys)."""
-    onsets = onset_times(y, sr)
-    levels = []
-    for a, b in spans:
-        part = y[int(a * sr) : max(int(a * sr) + 1, int(b * sr))]
-        levels.append(20 * np.log10(max(float(np.sqrt(np.mean(part.astype(np.float64) ** 2))), 1e-5)))
-    levels_a = np.array(levels)
+    A segment's level is the mean of the song's loudness curve over it (:meth:`Song.loudness`: mean
+    frame RMS in dBFS, the quantity the describer's energy classes bin); its energy is half that level
+    on an absolute scale (-40 dBFS -> 0, -5 dBFS -> 1), half its place between the quietest and the
+    loudest segment.
+    """
+    onsets = song.onsets_s()
+    loudness = song.loudness()
+    levels_a = np.array([loudness.level_db(a, b) for a, b in spans])
     lo, hi = float(levels_a.min()), float(levels_a.max())
     absolute = np.clip((levels_a + 40.0) / 35.0, 0.0, 1.0)  # -40 dBFS -> 0, -5 dBFS -> 1
     relative = (levels_a - lo) / (hi - lo) if hi - lo > 1.0 else np.full_like(levels_a, 0.5)

@@ -22,7 +22,6 @@ Format (``"format": "mv2desc.mv.segments/1"``)::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -32,6 +31,7 @@ from typing import Any
 
 from mv2desc.atomic import atomic_write_json
 from mv2desc.errors import UserError
+from mv2desc.fingerprint import file_fingerprint
 
 log = logging.getLogger(__name__)
 FORMAT = "mv2desc.mv.segments/1"
@@ -41,12 +41,8 @@ NOTE = "edit a segment's 'description' and rerun the same command: only that seg
 
 
 def song_fingerprint(path: str | os.PathLike) -> str:
-    """sha256 of the song's bytes (first 20 hex digits)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:20]
+    """sha256 of the song's bytes (first 20 hex digits; :attr:`mv2desc.song.Song.fingerprint` is the same)."""
+    return file_fingerprint(path, 20)
 
 
 def _read_json(path: Path) -> Any:

@@ -22,7 +22,7 @@ import tempfile
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,12 +32,16 @@ from mv2desc.fingerprint import fingerprint
 from mv2desc.mvgen.cache import ClipCache, clip_key
 from mv2desc.mvgen.config import GenerateConfig
 from mv2desc.mvgen.cues import segment_cues
-from mv2desc.mvgen.edits import apply_edits, song_fingerprint, write_segments
+from mv2desc.mvgen.edits import apply_edits, write_segments
 from mv2desc.mvgen.outdir import prepare_out_dir
 from mv2desc.mvgen.renderers import build_keyframes, build_renderer, renderer_uses_gpu
 from mv2desc.mvgen.renderers.base import ClipRenderer, ClipRequest
 from mv2desc.mvgen.style import StyleSheet, build_style_sheet
 from mv2desc.outputs import folder_lock, refuse_inputs
+from mv2desc.song import Song
+
+if TYPE_CHECKING:
+    from mv2desc.describe.song import SongDescription
 
 log = logging.getLogger(__name__)
 FORMAT = "mv2desc.mv.generate/1"
@@ -204,9 +208,12 @@ def _sample_frames(video: Path, shown: list[dict], n_segments: int, per_segment:
     return out
 
 
-def _envelope(y: np.ndarray, points: int = 600) -> np.ndarray:
-    n = max(1, y.size // points)
-    return np.sqrt(np.mean(y[: n * (y.size // n)].reshape(-1, n).astype(np.float64) ** 2, axis=1))
+def _envelope(song: Song, points: int = 600) -> np.ndarray:
+    """The storyboard's loudness envelope: the Song's loudness curve (frame RMS), pooled to at most
+    ``points`` values (RMS of each group of frames)."""
+    rms = song.loudness().rms.astype(np.float64)
+    n = -(-rms.size // points)  # frames per point (>= 1; the curve has at least one frame)
+    return np.sqrt(np.mean(rms[: n * (rms.size // n)].reshape(-1, n) ** 2, axis=1))
 
 
 def check_settings(cfg: GenerateConfig) -> list[str] | None:
@@ -227,23 +234,22 @@ def check_settings(cfg: GenerateConfig) -> list[str] | None:
     return None
 
 
-def _describe(cfg: GenerateConfig, y: np.ndarray, sr: int):
-    from mv2desc.beats import track_beats
+def _describe(cfg: GenerateConfig, song: Song) -> SongDescription:
+    """Segments and descriptions; the beats are ``song.beats(cfg.sync.music)``, tracked once for the run."""
     from mv2desc.describe.song import DescribeConfig, describe_song
 
-    beats = track_beats(y, sr, cfg.sync.music)
     describe_cfg = DescribeConfig(segments=cfg.segments, beats=cfg.sync.music, seed=cfg.seed)
-    song = describe_song(cfg.song, cfg.captioner or None, describe_cfg, beats=beats)
-    log.info("%d segments (%s describer), %.1f s, %.0f bpm", len(song.segments), song.describer, song.duration_s, song.tempo_bpm)
-    return beats, song
+    desc = describe_song(song, cfg.captioner or None, describe_cfg)
+    log.info("%d segments (%s describer), %.1f s, %.0f bpm", len(desc.segments), desc.describer, desc.duration_s, desc.tempo_bpm)
+    return desc
 
 
-def _segments(out: Path, cfg: GenerateConfig, song, fp: str) -> tuple[list[dict], list[dict]]:
+def _segments(out: Path, cfg: GenerateConfig, song: Song, desc: SongDescription) -> tuple[list[dict], list[dict]]:
     """The run's segments with the user's edits of ``segments.json`` carried over; the file rewritten."""
-    segments, moves = apply_edits(out / "segments.json", fp, [
+    segments, moves = apply_edits(out / "segments.json", song.fingerprint, [
         {"index": k, "start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3), "bars": s.bars, "description": s.description}
-        for k, s in enumerate(song.segments)])
-    write_segments(out / "segments.json", cfg.song, fp, segments)
+        for k, s in enumerate(desc.segments)])
+    write_segments(out / "segments.json", cfg.song, song.fingerprint, segments)
     return segments, moves
 
 
@@ -261,8 +267,11 @@ def _clips(cfg: GenerateConfig, cache: ClipCache, segments: list[dict], style: S
     return renderer, requests, keys, cached, keyframes
 
 
-def _scores(cfg: GenerateConfig, video: Path, shown: list[dict], segments: list[dict], song, sync: dict, style: StyleSheet,
-            keyframes) -> tuple[dict, dict, list, list[list[np.ndarray]], dict | None]:
+def _scores(cfg: GenerateConfig, video: Path, shown: list[dict], segments: list[dict], desc: SongDescription, sync: dict,
+            style: StyleSheet, keyframes) -> tuple[dict, dict, list, list[list[np.ndarray]], dict | None]:
+    """Scores of the written ``mv.mp4``: the sync metrics ``sync_videos`` measured on it (against the
+    Song's beats), palette consistency, attribute consistency of the descriptions with what was measured
+    on each segment, CLIPSIM when a CLIP model is set."""
     from mv2desc.metrics.attributes import attribute_consistency
     from mv2desc.mvgen.scores import clip_scores, palette_consistency
 
@@ -271,7 +280,7 @@ def _scores(cfg: GenerateConfig, video: Path, shown: list[dict], segments: list[
     scores = {k: sync["metrics"][f"{k}_after"] for k in ("bas_visual", "bas_music", "bcs", "bhs")}
     scores["palette_consistency"] = round(palette_consistency(frames), 4)
     consistency = attribute_consistency([s["description"] for s in segments],
-                                        [{"tempo_bpm": m.tempo_bpm, "rms_db_mean": m.rms_db_mean, "mode": m.mode} for m in song.segments])
+                                        [{"tempo_bpm": m.tempo_bpm, "rms_db_mean": m.rms_db_mean, "mode": m.mode} for m in desc.segments])
     scores["attribute_consistency"] = round(consistency["overall"]["score"], 4)
     scores["attribute_consistency_chance"] = round(consistency["overall"]["chance"], 4)
     clip = None
@@ -293,36 +302,46 @@ def _publish(stage: Path, out: Path, names: tuple[str, ...], report: dict) -> No
     atomic_write_json(out / "report.json", report)
 
 
-def generate(cfg: GenerateConfig) -> dict[str, Any]:
-    """Run the whole pipeline for ``cfg.song`` into ``cfg.out``; returns the report (also written)."""
-    from mv2desc.media.audio import load_audio
+def _assemble(cfg: GenerateConfig, song: Song, material: list[Path], segments: list[dict], path: Path) -> dict:
+    """``sync_videos`` of the segments' material over their spans, at the video's fps: the sync report."""
+    from mv2desc.sync.engine import sync_videos
 
+    sync_cfg = replace(cfg.sync, render=replace(cfg.sync.render, fps=cfg.video.fps))
+    spans = [(s["start_s"], s["end_s"]) for s in segments]
+    return sync_videos(material, song, path, sync_cfg, workers=cfg.workers, spans=spans)  # beats: song.beats(cfg.sync.music)
+
+
+def generate(cfg: GenerateConfig) -> dict[str, Any]:
+    """Run the whole pipeline for ``cfg.song`` into ``cfg.out``; returns the report (also written).
+
+    The song is decoded once, into a :class:`~mv2desc.song.Song` that every stage reads: its samples,
+    beats (``cfg.sync.music``), onsets, loudness and fingerprint are computed once for the run."""
     t_start, timing = time.perf_counter(), {}
     gpus = check_settings(cfg)
-    y, sr = load_audio(cfg.song)  # MediaError for a missing/unreadable file, before anything is written
+    song = Song.load(cfg.song)  # the one decode; MediaError for a missing/unreadable file, before anything is written
     out = prepare_out_dir(cfg.out)
     with folder_lock(out, "generate", busy="another 'mv2desc mv generate'"):
-        return _generate(cfg, out, y, sr, gpus, t_start, timing)
+        return _generate(cfg, out, song, gpus, t_start, timing)
 
 
-def _generate(cfg: GenerateConfig, out: Path, y: np.ndarray, sr: int, gpus: list[str] | None, t_start: float,
+def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None, t_start: float,
               timing: dict[str, float]) -> dict[str, Any]:
     """The run, with the output folder locked."""
     from mv2desc.mvgen.storyboard import beat_strip, jpeg_data_uri, render_storyboard
     from mv2desc.mvgen.timeline import build_timeline, write_timeline
-    from mv2desc.sync.engine import sync_videos
 
     cache = ClipCache(out / "cache")
 
     t = time.perf_counter()
-    beats, song = _describe(cfg, y, sr)
+    desc = _describe(cfg, song)
+    beats = song.beats(cfg.sync.music)  # the run's beats, tracked once (describe asked first)
     timing["describe"] = time.perf_counter() - t
-    fp = song_fingerprint(cfg.song)
-    segments, edit_moves = _segments(out, cfg, song, fp)
+    fp = song.fingerprint
+    segments, edit_moves = _segments(out, cfg, song, desc)
     if cfg.redo >= len(segments):
         raise UserError(f"--redo {cfg.redo}: the song has {len(segments)} segments (0..{len(segments) - 1})")
-    style = build_style_sheet(song, cfg.theme, cfg.seed)
-    cues = segment_cues(y, sr, beats, [(s["start_s"], s["end_s"]) for s in segments])
+    style = build_style_sheet(desc, cfg.theme, cfg.seed)
+    cues = segment_cues(song, beats, [(s["start_s"], s["end_s"]) for s in segments])
 
     t = time.perf_counter()
     renderer, requests, keys, cached, keyframes = _clips(cfg, cache, segments, style, cues, gpus)
@@ -332,16 +351,14 @@ def _generate(cfg: GenerateConfig, out: Path, y: np.ndarray, sr: int, gpus: list
     t = time.perf_counter()
     stage = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out))
     try:
-        sync_cfg = replace(cfg.sync, render=replace(cfg.sync.render, fps=cfg.video.fps))
-        spans = [(s["start_s"], s["end_s"]) for s in segments]
-        sync = sync_videos(material, cfg.song, stage / "mv.mp4", sync_cfg, workers=cfg.workers, music=beats, spans=spans)
+        sync = _assemble(cfg, song, material, segments, stage / "mv.mp4")
         sync["output"]["path"] = str(out / "mv.mp4")
         timing["assembly"] = time.perf_counter() - t
 
         t = time.perf_counter()
         shown = _output_spans(sync)
-        scores, consistency, thumbs, _, clip = _scores(cfg, stage / "mv.mp4", shown, segments, song, sync, style, keyframes)
-        notes = [song.note]
+        scores, consistency, thumbs, _, clip = _scores(cfg, stage / "mv.mp4", shown, segments, desc, sync, style, keyframes)
+        notes = [desc.note]
         if clip is None:
             notes.append("CLIPSIM and cross-scene consistency not computed: no CLIP model configured (scores.clip_model)")
         notes += sync["warnings"]
@@ -350,7 +367,7 @@ def _generate(cfg: GenerateConfig, out: Path, y: np.ndarray, sr: int, gpus: list
         visual = np.asarray(sync.get("visual_beats_after_s", []), dtype=np.float64)
         music = np.asarray(beats.beats_s, dtype=np.float64)
         seg_rows = []
-        for k, (s, r, key, c, m, x, fill) in enumerate(zip(segments, requests, keys, cached, song.segments, shown, fills)):
+        for k, (s, r, key, c, m, x, fill) in enumerate(zip(segments, requests, keys, cached, desc.segments, shown, fills)):
             a, b = x["out_start_s"], x["out_end_s"]
             seg_rows.append({
                 **{name: s[name] for name in ("index", "start_s", "end_s", "bars", "description", "edited")},
@@ -364,25 +381,25 @@ def _generate(cfg: GenerateConfig, out: Path, y: np.ndarray, sr: int, gpus: list
 
         page = render_storyboard(
             title=f"{Path(cfg.song).stem} — music video storyboard", style=style.to_dict(), scores=scores, notes=notes,
-            song={"path": cfg.song, "duration_s": song.duration_s, "tempo_bpm": song.tempo_bpm, "key": song.key, "mode": song.mode,
-                  "renderer": cfg.renderer, "describer": song.describer},
-            strip_svg=beat_strip(_envelope(y), song.duration_s, list(music), list(beats.downbeats_s),
+            song={"path": cfg.song, "duration_s": desc.duration_s, "tempo_bpm": desc.tempo_bpm, "key": desc.key, "mode": desc.mode,
+                  "renderer": cfg.renderer, "describer": desc.describer},
+            strip_svg=beat_strip(_envelope(song), desc.duration_s, list(music), list(beats.downbeats_s),
                                  [(s["start_s"], s["end_s"]) for s in segments], list(visual)),
             segments=[{**row, "thumbnail": jpeg_data_uri(th) if th is not None else ""} for row, th in zip(seg_rows, thumbs)],
         )
         atomic_write_bytes(stage / "storyboard.html", page.encode("utf-8"))
         descriptions = {s["index"]: s["description"] for s in segments}
         write_timeline(stage / "timeline.otio", build_timeline(
-            Path(cfg.song).stem, cfg.song, song.duration_s, cfg.video.fps, [x | {"description": descriptions[x["segment"]]} for x in shown],
+            Path(cfg.song).stem, cfg.song, desc.duration_s, cfg.video.fps, [x | {"description": descriptions[x["segment"]]} for x in shown],
             [float(b) for b in beats.beats_s], [float(b) for b in beats.downbeats_s],
             base_dir=out if cfg.timeline_paths == "relative" else None))
 
         timing["total"] = time.perf_counter() - t_start
         report = {
             "format": FORMAT,
-            "song": {"path": cfg.song, "fingerprint": fp, **{k: v for k, v in song.to_dict().items() if k not in ("segments", "song")}},
+            "song": {"path": cfg.song, "fingerprint": fp, **{k: v for k, v in desc.to_dict().items() if k not in ("segments", "song")}},
             "outputs": {name: str(out / name) for name in ("mv.mp4", "report.json", "storyboard.html", "timeline.otio", "segments.json")},
-            "describer": song.describer,
+            "describer": desc.describer,
             "notes": notes,
             "style_sheet": style.to_dict(),
             "renderer": {"name": renderer.name, "identity": renderer.identity(), "needs_keyframe": renderer.needs_keyframe},

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mv2desc.beats.config import MusicBeatConfig
+from mv2desc.sync.metrics import BAS_SIGMA_S, BIN_S
 from mv2desc.validation import at_least as _at_least
 from mv2desc.validation import one_of as _one_of
 from mv2desc.validation import positive as _positive
@@ -166,12 +167,12 @@ class MetricConfig:
     """Sync metrics.
 
     Args:
-        sigma_s: BAS Gaussian width (seconds); 0.05 s = 3 frames at 60 fps, as in AIST++/FACT and Bailando.
+        sigma_s: BAS Gaussian width (seconds); the default is 3 frames at 60 fps, as in AIST++/FACT and Bailando.
         bin_s: bin length of BCS/BHS (seconds).
     """
 
-    sigma_s: float = 0.05
-    bin_s: float = 1.0
+    sigma_s: float = BAS_SIGMA_S
+    bin_s: float = BIN_S
 
     def __post_init__(self) -> None:
         _positive("sigma_s", self.sigma_s)

@@ -19,6 +19,7 @@ import numpy as np
 
 from mv2desc.beats.tracking import MusicBeats
 from mv2desc.media.video import VideoInfo, probe_video
+from mv2desc.song import Song
 from mv2desc.sync.config import MatchConfig, MetricConfig, SyncConfig, VisualBeatConfig
 from mv2desc.sync.matching import Matching, Segment, match
 from mv2desc.sync.metrics import sync_scores
@@ -241,7 +242,7 @@ def build_report(
 
 def sync_videos(
     videos: list[str | os.PathLike],
-    audio: str | os.PathLike,
+    audio: Song | str | os.PathLike,
     out_path: str | os.PathLike,
     cfg: SyncConfig | None = None,
     *,
@@ -252,6 +253,9 @@ def sync_videos(
 ) -> dict:
     """Synchronise ``videos`` (in order) to the song ``audio``; write ``out_path``; return the report.
 
+    ``audio``: a :class:`~mv2desc.song.Song` (its stereo is the soundtrack, ``audio.beats(cfg.music)``
+    the music beats, shared with the Song's other users) or a file, decoded here once into one.
+
     The MP4 always lasts as long as the song (± one frame): clips too short for it are reused in
     order (``MatchConfig.fill_stretch``; a warning gives the numbers). The plan is made on the
     output's frame grid, the video written to a temporary name, its visual beats re-detected and
@@ -261,40 +265,42 @@ def sync_videos(
     cuts on the spans' edges, no reuse, no video shown on another's span (``mv generate``: each
     segment's clip on its segment). A video must then last at least its span / ``max_stretch``.
 
-    ``music`` skips beat tracking (precomputed beats). ``overlap`` tracks the beats while the worker
-    processes compute the clips' optical flow. The report's ``timing_s`` says where the time went
+    ``music`` skips beat tracking (precomputed beats). ``overlap`` decodes the song and tracks its beats
+    while the worker processes compute the clips' optical flow. The report's ``timing_s`` says where the time went
     (with ``overlap``: ``music_beats``, then ``visual_beats_after_music``, the wait for the flow
     that was left).
     """
-    from mv2desc.beats.tracking import track_file
-    from mv2desc.media.audio import load_audio, probe_audio
+    from mv2desc.media.audio import probe_audio
+    from mv2desc.song import as_song
     from mv2desc.sync.render import ClipPlacement, render
     from mv2desc.sync.score import score_video
 
     cfg = cfg or SyncConfig()
-    probe_audio(audio)  # fail before the heavy work
+    if not isinstance(audio, Song):
+        probe_audio(audio)  # fail before the heavy work
     timing: dict[str, float] = {}
 
-    def song_and_beats():
+    def song_and_beats() -> tuple[Song, MusicBeats]:
         t = time.perf_counter()
-        y, rate = load_audio(audio, channels=2)  # (2, n) for the soundtrack
-        # the beats: the same call as `mv2desc mv beats` (its own mono decode), so both agree exactly
-        beats = music if music is not None else track_file(audio, cfg.music)
+        song = as_song(audio)  # a file: its one decode
+        # Song.beats equals track_file (what `mv2desc mv beats` runs) exactly, so both commands agree
+        beats = music if music is not None else song.beats(cfg.music)
         timing["music_beats"] = time.perf_counter() - t
         log.info("music beats: %d beats, %d downbeats, %.0f bpm (%s) in %.1f s", len(beats.beats_s), len(beats.downbeats_s),
                  beats.tempo_bpm, beats.tracker, timing["music_beats"])
-        return y, rate, beats
+        return song, beats
 
     t0 = time.perf_counter()
     if overlap:  # beat tracking runs here while the workers compute the clips' optical flow
-        analyses, (song, sr, music) = analyse_clips(list(videos), cfg.visual, workers, meanwhile=song_and_beats)
+        analyses, (song, music) = analyse_clips(list(videos), cfg.visual, workers, meanwhile=song_and_beats)
         timing["visual_beats_after_music"] = time.perf_counter() - t0 - timing["music_beats"]
     else:
         analyses, _ = analyse_clips(list(videos), cfg.visual, workers)
         timing["visual_beats"] = time.perf_counter() - t0
-        song, sr, music = song_and_beats()
+        song, music = song_and_beats()
     log.info("visual beats of %d clips: %d in all (%.1f s)", len(analyses), sum(len(a.beats.times_s) for a in analyses), time.perf_counter() - t0)
-    song_duration = song.shape[1] / sr
+    song_duration = song.duration_s
+    sr = song.sr
     material = sum(a.info.duration_s for a in analyses)
     if spans is not None:
         if len(spans) != len(analyses):
@@ -336,13 +342,13 @@ def sync_videos(
     try:
         render(
             placements, tmp, duration_s=plan.layout.duration_s, fps=fps, width=width, height=height,
-            audio=song[:, :n_audio], sample_rate=sr, resample=resample, crf=cfg.render.crf,
+            audio=song.stereo[:, :n_audio], sample_rate=sr, resample=resample, crf=cfg.render.crf,
             preset=cfg.render.preset, audio_bitrate=cfg.render.audio_bitrate, flow_height=cfg.render.flow_height,
         )
         timing["render"] = time.perf_counter() - t0
         log.info("rendered %.1f s at %g fps (%s frames) in %.1f s", plan.layout.duration_s, fps, resample, timing["render"])
         t0 = time.perf_counter()
-        measured = score_video(tmp, audio, visual_cfg=cfg.visual, metric_cfg=cfg.metrics, music=music)
+        measured = score_video(tmp, song, visual_cfg=cfg.visual, metric_cfg=cfg.metrics, music=music)
         timing["measure_output"] = time.perf_counter() - t0
         os.replace(tmp, out)
     finally:

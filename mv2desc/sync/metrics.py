@@ -11,13 +11,17 @@ them; each function names its convention. All times in seconds.
   beat when at least one falls in it. BCS = bins with a visual beat / bins with a music beat;
   BHS = bins with both / bins with a music beat. BCS may exceed 1; BHS is in [0, 1].
 
-σ defaults to 0.05 s (3 frames at 60 fps). Empty inputs: BAS over an empty set is ``None``
+σ defaults to :data:`BAS_SIGMA_S` (3 frames at 60 fps; also ``MetricConfig.sigma_s``'s default) and the
+bins to :data:`BIN_S`. Empty inputs: BAS over an empty set is ``None``
 (undefined, not 0), and BAS/BCS/BHS against an empty reference are 0.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+BAS_SIGMA_S = 0.05  # seconds: 3 frames at 60 fps, as in AIST++/FACT and Bailando (the one place this width is written)
+BIN_S = 1.0  # seconds: BCS/BHS bin length (D2M-GAN, MuVi)
 
 
 def _nearest_distance(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -40,12 +44,12 @@ def _bas(over: np.ndarray, ref: np.ndarray, sigma_s: float) -> float | None:
     return float(np.mean(np.exp(-(d**2) / (2 * sigma_s**2))))
 
 
-def bas_visual(visual_s: np.ndarray, music_s: np.ndarray, sigma_s: float = 0.05) -> float | None:
+def bas_visual(visual_s: np.ndarray, music_s: np.ndarray, sigma_s: float = BAS_SIGMA_S) -> float | None:
     """BAS over visual beats (AIST++/FACT): None without visual beats, 0 without music beats."""
     return _bas(visual_s, music_s, sigma_s)
 
 
-def bas_music(visual_s: np.ndarray, music_s: np.ndarray, sigma_s: float = 0.05) -> float | None:
+def bas_music(visual_s: np.ndarray, music_s: np.ndarray, sigma_s: float = BAS_SIGMA_S) -> float | None:
     """BAS over music beats (Bailando's code): None without music beats, 0 without visual beats."""
     return _bas(music_s, visual_s, sigma_s)
 
@@ -57,7 +61,7 @@ def _bins(times: np.ndarray, bin_s: float, n_bins: int) -> np.ndarray:
     return occupied
 
 
-def bcs_bhs(visual_s: np.ndarray, music_s: np.ndarray, duration_s: float, bin_s: float = 1.0) -> tuple[float, float]:
+def bcs_bhs(visual_s: np.ndarray, music_s: np.ndarray, duration_s: float, bin_s: float = BIN_S) -> tuple[float, float]:
     """(BCS, BHS) over ``[0, duration_s)`` cut into ``bin_s`` bins; (0, 0) without music beats."""
     n_bins = max(1, int(np.ceil(duration_s / bin_s - 1e-9)))
     music = _bins(music_s, bin_s, n_bins)
@@ -68,7 +72,7 @@ def bcs_bhs(visual_s: np.ndarray, music_s: np.ndarray, duration_s: float, bin_s:
 
 
 def sync_scores(
-    visual_s: np.ndarray, music_s: np.ndarray, duration_s: float, *, sigma_s: float = 0.05, bin_s: float = 1.0
+    visual_s: np.ndarray, music_s: np.ndarray, duration_s: float, *, sigma_s: float = BAS_SIGMA_S, bin_s: float = BIN_S
 ) -> dict[str, float | None]:
     """All four figures, named by convention; beats outside ``[0, duration_s]`` are ignored."""
     v = np.asarray(visual_s, dtype=np.float64)

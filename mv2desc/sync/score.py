@@ -11,6 +11,7 @@ import os
 from mv2desc.beats.tracking import MusicBeats, track_file
 from mv2desc.errors import MediaError
 from mv2desc.media.video import probe_video
+from mv2desc.song import Song
 from mv2desc.sync.config import MetricConfig, MusicBeatConfig, VisualBeatConfig
 from mv2desc.sync.metrics import sync_scores
 from mv2desc.sync.visual_beats import visual_beats_of_file
@@ -18,7 +19,7 @@ from mv2desc.sync.visual_beats import visual_beats_of_file
 
 def score_video(
     video: str | os.PathLike,
-    audio: str | os.PathLike | None = None,
+    audio: Song | str | os.PathLike | None = None,
     *,
     music_cfg: MusicBeatConfig | None = None,
     visual_cfg: VisualBeatConfig | None = None,
@@ -28,7 +29,8 @@ def score_video(
     """BAS (both conventions), BCS and BHS of ``video`` against ``audio`` (default: its own soundtrack).
 
     Raises :class:`~mv2desc.media.video.MediaError` when the video cannot be read or, without
-    ``audio``, has no sound. ``music``: the beats of ``audio`` when already tracked (the same
+    ``audio``, has no sound. ``audio`` may be a :class:`~mv2desc.song.Song` (its ``beats(music_cfg)``,
+    no decode). ``music``: the beats of ``audio`` when already tracked (the same
     :func:`~mv2desc.beats.track_file` result, so the figures equal a fresh call's).
     """
     metric_cfg = metric_cfg or MetricConfig()
@@ -36,12 +38,13 @@ def score_video(
     if audio is None and not info.has_audio:
         raise MediaError("no_audio_stream", f"{video} has no audio stream; pass --audio SONG")
     visual = visual_beats_of_file(video, visual_cfg)
-    music = music if music is not None else track_file(audio if audio is not None else video, music_cfg)
+    if music is None:
+        music = audio.beats(music_cfg) if isinstance(audio, Song) else track_file(audio if audio is not None else video, music_cfg)
     duration = min(info.duration_s, music.duration_s)
     scores = sync_scores(visual.times_s, music.beats_s, duration, sigma_s=metric_cfg.sigma_s, bin_s=metric_cfg.bin_s)
     return {
         "video": str(video),
-        "audio": str(audio if audio is not None else video),
+        "audio": audio.source if isinstance(audio, Song) else str(audio if audio is not None else video),
         "duration_s": round(duration, 3),
         "fps": info.fps,
         "n_frames": info.n_frames,

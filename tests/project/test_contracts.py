@@ -46,6 +46,88 @@ def test_no_app_imports_another_app_and_the_library_imports_none(package):
     assert offenders == {}, f"{package} imports {offenders} (the CLI's command table names apps as strings only)"
 
 
+def _library_imports() -> dict[str, dict[str, list[str]]]:
+    """``{unit: {imported unit: ["file:line", ...]}}`` over the library: a unit is a subpackage
+    (``mv2desc/audio/``) or a top-level module (``mv2desc/paths.py``). Every import counts, at any depth
+    (inside a function too), absolute or relative."""
+    lib = REPO / "mv2desc"
+    units = {p.name for p in lib.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
+    units |= {p.stem for p in lib.glob("*.py") if p.stem != "__init__"}
+
+    def unit_of(dotted: str) -> str | None:
+        parts = dotted.split(".")
+        return parts[1] if len(parts) > 1 and parts[0] == "mv2desc" and parts[1] in units else None
+
+    graph: dict[str, dict[str, list[str]]] = {}
+    for path in sorted(lib.rglob("*.py")):
+        rel = path.relative_to(lib)
+        if rel.parts == ("__init__.py",):
+            continue
+        me = rel.parts[0] if len(rel.parts) > 1 else rel.stem
+        package = ["mv2desc", *rel.parts[:-1]]  # the package a relative import starts from
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join(package[: len(package) - node.level + 1] + ([base] if base else []))
+                targets = [f"{base}.{a.name}" for a in node.names] if base == "mv2desc" else [base]
+            for target in targets:
+                other = unit_of(target)
+                if other is not None and other != me:
+                    graph.setdefault(me, {}).setdefault(other, []).append(f"{rel}:{node.lineno}")
+    return graph
+
+
+def _cycles(graph: dict[str, dict[str, list[str]]]) -> list[list[str]]:
+    """The strongly connected components of more than one unit (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph.get(v, {}):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_librarys_subpackages_form_no_import_cycle():
+    """A layer imports only layers below it; a function-level import does not hide a cycle (issue 19 item 4:
+    ``data.spec`` imported ``audio`` inside a method while ``audio`` imported ``data``)."""
+    lib = REPO / "mv2desc"
+    subpackages = {p.name for p in lib.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
+    graph = _library_imports()
+    assert "data" in graph.get("audio", {}) and "data" in graph.get("model", {})  # the scan sees imports
+    offenders = {
+        " <-> ".join(comp): {f"{a} -> {b}": graph[a][b][:3] for a in comp for b in comp if b in graph.get(a, {})}
+        for comp in _cycles(graph)
+        if set(comp) & subpackages
+    }
+    assert offenders == {}, f"import cycles through the library's subpackages (move the shared piece into the lower layer): {offenders}"
+
+
 # -- media layer -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def stereo(tmp_path_factory) -> dict:
@@ -112,11 +194,11 @@ def test_mv_beats_and_mv_sync_report_identical_beats_for_a_quiet_stereo_song(ste
         frames, _ = render_clip(MotionClipSpec(duration_s=3.0, fps=8.0, width=96, height=64, seed=20 + k))
         clips.append(write_video(tmp_path / f"c{k}.mp4", frames, 8.0))
     for tracker in ("librosa", "auto"):
-        assert mv_main(["beats", str(stereo["quiet"]), "--tracker", tracker]) == 0
+        assert mv_main(["beats", str(stereo["quiet"]), "--beats.tracker", tracker]) == 0
         beats = json.loads(capsys.readouterr().out)
         report = tmp_path / f"report-{tracker}.json"
         args = ["sync", "--video", str(clips[0]), "--video", str(clips[1]), "--audio", str(stereo["quiet"]),
-                "--out", str(tmp_path / f"mv-{tracker}.mp4"), "--report", str(report), "--tracker", tracker]
+                "--out", str(tmp_path / f"mv-{tracker}.mp4"), "--report", str(report), "--beats.tracker", tracker]
         assert mv_main(args) == 0
         capsys.readouterr()
         music = json.loads(report.read_text())["music"]
@@ -249,7 +331,7 @@ def test_describe_without_a_captioner_covers_the_song_and_says_how_it_wrote(long
     from mv2desc.cli import main
 
     out = tmp_path / "d.json"
-    assert main(["describe", str(long_song), "--out", str(out), "--tracker", "librosa"]) == 0
+    assert main(["describe", str(long_song), "--out", str(out), "--beats.tracker", "librosa"]) == 0
     printed = json.loads(capsys.readouterr().out)
     written = json.loads(out.read_text())
     assert printed == written
@@ -272,7 +354,7 @@ def test_describe_without_a_captioner_covers_the_song_and_says_how_it_wrote(long
     [
         (["describe", "/nonexistent/song.mp3"], "missing_audio"),
         (["describe", "{song}", "--captioner", "/nonexistent"], "neither a captioner artifact"),
-        (["describe", "{song}", "--min_bars", "9", "--target_bars", "8"], "invalid setting"),
+        (["describe", "{song}", "--segments.min_bars", "9", "--segments.target_bars", "8"], "min_bars <= target_bars"),
     ],
 )
 def test_describe_bad_input_is_one_line(argv, message, long_song, capsys):

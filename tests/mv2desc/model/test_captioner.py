@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from conftest import REPO
+from mv2desc.data.spec import DEFAULT_SPEC
 from mv2desc.model.artifact import ArtifactError, load, merge, save
 from mv2desc.model.audio_batch import collate_audio
 from mv2desc.model.backbone import decoder_of, module_name, vision_of
@@ -55,7 +56,7 @@ def batch(model, n: int = 2, seed: int = 0, instructions=None):
     instructions = instructions or ["Describe the music video.", "Describe a music video for this song, please, in detail."][:n]
     k = model.config.xattn.prefix_tokens if model.resampler is not None else 0
     enc = encode_prompts(tok, [prompt_text(tok, t, prefix_tokens=k) for t in instructions])
-    return enc, collate_audio(audio_rows(seed, len(instructions)), model.config.audio)
+    return enc, collate_audio(audio_rows(seed, len(instructions)), model.config.audio, DEFAULT_SPEC)
 
 
 def set_gates(model, value: float) -> None:
@@ -214,7 +215,7 @@ def test_batched_left_padded_generation_equals_one_by_one(model, fusion):
 def test_missing_streams_are_masked_not_a_different_graph(model):
     rows = audio_rows(3, 2)
     rows[1] = {"duration_s": 5.0}  # a sample with no features at all
-    audio = collate_audio(rows, model.config.audio)
+    audio = collate_audio(rows, model.config.audio, DEFAULT_SPEC)
     tokens, mask, times = model.audio_encoder(audio)
     assert tokens.shape[:2] == mask.shape == times.shape
     assert mask[1].sum() == 1  # only the learned [AUDIO] token
@@ -228,7 +229,7 @@ def test_prefix_fusion_needs_its_placeholders():
     tok = m.tokenizer
     enc = encode_prompts(tok, [prompt_text(tok, "Describe.", prefix_tokens=1)])
     with pytest.raises(ValueError, match="exactly 4"):
-        m(**enc, audio=collate_audio(audio_rows(0, 1), m.config.audio))
+        m(**enc, audio=collate_audio(audio_rows(0, 1), m.config.audio, DEFAULT_SPEC))
 
 
 def test_config_validation():

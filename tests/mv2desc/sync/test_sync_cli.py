@@ -44,7 +44,7 @@ def test_sync_writes_a_playable_mp4_and_a_report(media, capsys):
     out, report_path = media["root"] / "mv.mp4", media["root"] / "report.json"
     videos = [arg for c in media["clips"] for arg in ("--video", str(c))]
     args = ["sync", *videos, "--audio", str(media["song"]),
-            "--out", str(out), "--report", str(report_path), "--tracker", "librosa"]
+            "--out", str(out), "--report", str(report_path), "--beats.tracker", "librosa"]
     assert mv_main(args) == 0
     summary = _json_out(capsys)
     report = json.loads(report_path.read_text())
@@ -87,7 +87,7 @@ def test_score_of_the_output_agrees_with_what_sync_printed(media, capsys):
     if not out.exists():
         pytest.skip("needs the video written by test_sync_writes_a_playable_mp4_and_a_report")
     report = json.loads(report_path.read_text())
-    assert mv_main(["score", "--video", str(out), "--audio", str(media["song"]), "--tracker", "librosa"]) == 0
+    assert mv_main(["score", "--video", str(out), "--audio", str(media["song"]), "--beats.tracker", "librosa"]) == 0
     score = _json_out(capsys)
     assert score["sigma_s"] == 0.05 and score["fps"] == 24.0
     for key in ("bas_visual", "bas_music", "bcs", "bhs"):
@@ -98,10 +98,10 @@ def test_score_of_the_output_agrees_with_what_sync_printed(media, capsys):
 def test_the_legacy_8_fps_nearest_output_is_still_available_and_scores_lower(media, capsys):
     out = media["root"] / "mv8.mp4"
     videos = [arg for c in media["clips"] for arg in ("--video", str(c))]
-    args = ["sync", *videos, "--audio", str(media["song"]), "--out", str(out), "--fps", "0", "--resample", "nearest", "--tracker", "librosa"]
+    args = ["sync", *videos, "--audio", str(media["song"]), "--out", str(out), "--render.fps", "0", "--render.resample", "nearest", "--beats.tracker", "librosa"]
     assert mv_main(args) == 0
     printed = _json_out(capsys)["metrics"]
-    assert mv_main(["score", "--video", str(out), "--audio", str(media["song"]), "--tracker", "librosa"]) == 0
+    assert mv_main(["score", "--video", str(out), "--audio", str(media["song"]), "--beats.tracker", "librosa"]) == 0
     score = _json_out(capsys)
     assert score["fps"] == 8.0 and score["bas_visual"] == pytest.approx(printed["bas_visual_after"], abs=1e-4)
     # at 8 fps a beat can only show on a 125 ms grid: measured on the MP4, below the 24 fps default
@@ -114,7 +114,7 @@ def test_score_of_an_unsynchronised_video_is_lower(media, capsys):
 
     y, sr = load_audio(media["song"], 44100)
     plain = write_video(media["root"] / "plain.mp4", frames, 8.0, audio=y, sample_rate=sr)
-    assert mv_main(["score", "--video", str(plain), "--tracker", "librosa"]) == 0
+    assert mv_main(["score", "--video", str(plain), "--beats.tracker", "librosa"]) == 0
     assert _json_out(capsys)["bas_visual"] < 0.6
 
 
@@ -164,7 +164,7 @@ def test_non_video_input_is_a_one_line_error(media, capsys, tmp_path):
 
 def test_invalid_settings_are_one_line_errors(media, capsys, tmp_path):
     code = mv_main(["sync", "--video", str(media["clips"][0]), "--audio", str(media["song"]), "--out", str(tmp_path / "o.mp4"),
-                    "--min-stretch", "1.5"])
+                    "--match.min-stretch", "1.5"])
     assert "min_stretch" in _one_line_error(capsys, code)
     assert mv_main(["dance"]) == 2 and "unknown mv command" in capsys.readouterr().err
 
@@ -174,7 +174,7 @@ def test_a_low_motion_clip_is_synced_without_beats(media, capsys, tmp_path):
     still = write_video(tmp_path / "still.mp4", frames, 8.0)
     report = tmp_path / "r.json"
     code = mv_main(["sync", "--video", str(still), "--audio", str(media["song"]), "--out", str(tmp_path / "s.mp4"),
-                    "--report", str(report), "--tracker", "librosa"])
+                    "--report", str(report), "--beats.tracker", "librosa"])
     assert code == 0
     capsys.readouterr()
     rep = json.loads(report.read_text())
@@ -191,4 +191,4 @@ def test_console_script_and_python_m_infer():
     proc = subprocess.run([str(exe), "--help"], capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
     assert "  mv " in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "infer", "beats", "--help"], capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
-    assert proc.returncode == 0 and "--tracker" in proc.stdout
+    assert proc.returncode == 0 and "--beats.tracker" in proc.stdout

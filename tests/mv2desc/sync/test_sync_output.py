@@ -139,7 +139,7 @@ def test_sync_never_overwrites_an_input_and_leaves_no_temporary_file(one_stop_cl
     assert code == 2 and "is the input" in capsys.readouterr().err
     assert clip.read_bytes() == before
     assert mv_main(["sync", "--video", str(clip), "--audio", str(one_stop_clip["song"]), "--out", str(tmp_path / "o.mp4"),
-                    "--tracker", "librosa", "--quiet"]) == 0
+                    "--beats.tracker", "librosa", "--quiet"]) == 0
     captured = capsys.readouterr()
     assert "INFO" not in captured.err and json.loads(captured.out)["out"] == str(tmp_path / "o.mp4")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.mp4", "o.mp4"]

@@ -14,7 +14,7 @@ USAGE = """usage: mv2desc data <build|merge|example> [options]
             [--num_shards N --shard_index i])
   merge    join finished shards into one dataset (mv2desc data merge --out OUT [--inputs DIR ...])
   example  write a small synthetic Music4All-layout folder
-           (mv2desc data example --out DIR [--n_tracks N] [--duration_s S] [--with_bad_entries])
+           (mv2desc data example --out DIR [--n_tracks N] [--duration_s S] [--with_bad_entries] [--generator midi|sine])
 
 Every command also takes --config YAML (its options as keys), --print_config, -q/--quiet, -v/--verbose.
 """
@@ -54,7 +54,8 @@ def cmd_example(argv: list[str]) -> int:
     setup(log.verbose, quiet=log.quiet)
     from data_prep.example import make_example
 
-    root = make_example(cfg.out, cfg.n_tracks, duration_s=cfg.duration_s, seed=cfg.seed, with_bad_entries=cfg.with_bad_entries)
+    root = make_example(cfg.out, cfg.n_tracks, duration_s=cfg.duration_s, seed=cfg.seed, with_bad_entries=cfg.with_bad_entries,
+                        generator=cfg.generator)
     print(f"wrote a {cfg.n_tracks}-track synthetic Music4All example to {root}")
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mv2desc.validation import at_least, positive
+from mv2desc.validation import at_least, one_of, positive
 
 
 @dataclass
@@ -36,6 +36,8 @@ class ExampleCommand:
         duration_s: length of each synthetic song in seconds.
         seed: random seed.
         with_bad_entries: add every kind of bad input the builder must survive.
+        generator: ``midi`` (General MIDI arrangements rendered with FluidSynth: drums, bass, chords, a
+            lead, song sections) or ``sine`` (the sine-and-kick songs of ``mv2desc.synth``, no FluidSynth needed).
     """
 
     out: str
@@ -43,9 +45,11 @@ class ExampleCommand:
     duration_s: float = 30.0
     seed: int = 0
     with_bad_entries: bool = False
+    generator: str = "midi"
 
     def __post_init__(self) -> None:
         if not self.out:
             raise ValueError("out is required (got an empty path)")
+        one_of("generator", self.generator, ("midi", "sine"))
         at_least("n_tracks", self.n_tracks, 1)
         positive("duration_s", self.duration_s)

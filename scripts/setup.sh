@@ -24,6 +24,24 @@ if [ ! -f /usr/share/wordnet/index.sense ] || [ ! -f /usr/share/wordnet/data.nou
     echo "[setup] WARNING: METEOR needs WordNet: run 'sudo apt-get install $apt_pkgs' (or set MV2DESC_WORDNET_DIR)" >&2
   fi
 fi
+# FluidSynth and a General MIDI soundfont (TimGM6mb, 6 MB, GPL-2) render the synthetic training music
+# (mv2desc/midi_music, behind `mv2desc data example` and the demo). Same rule: installed when missing, as root.
+midi_pkgs="fluidsynth timgm6mb-soundfont"
+if ! command -v fluidsynth >/dev/null || [ ! -f /usr/share/sounds/sf2/TimGM6mb.sf2 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "[setup] apt: installing $midi_pkgs (the MIDI music generator)"
+    log=$(mktemp)
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+           DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $midi_pkgs; } >"$log" 2>&1; then
+      cat "$log" >&2; rm -f "$log"
+      echo "[setup] ERROR: apt-get install $midi_pkgs failed" >&2
+      exit 1
+    fi
+    rm -f "$log"
+  else
+    echo "[setup] WARNING: the synthetic music of 'data example' and the demo needs FluidSynth: run 'sudo apt-get install $midi_pkgs' (or set MV2DESC_SOUNDFONT to a General MIDI .sf2)" >&2
+  fi
+fi
 stamp="$VENV/.mv2desc-installed"
 want=$(cat pyproject.toml setup.py requirements/constraints.txt | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

@@ -151,7 +151,9 @@ def test_row9_batch_2_equals_two_accumulated_batches_of_1(dataset, tmp_path):
     from train.data import RowDataset, TrainCollator, feature_spec, load_split
     from train.module import CaptionerModule
 
-    cfg = smoke_cfg("--data.dataset", str(dataset), "--run.out_dir", str(tmp_path), "--run.sample_generations", "0")
+    # targets uncut (the smoke preset's 128 tokens would cut every row to the same length)
+    cfg = smoke_cfg("--data.dataset", str(dataset), "--run.out_dir", str(tmp_path), "--run.sample_generations", "0",
+                    "--data.max_target_tokens", "1024")
     model = CaptionerModule(cfg).model
     spec = feature_spec(cfg.data.dataset)
     collate = TrainCollator(model.tokenizer, cfg.data, cfg.model.audio, spec, 0)

@@ -128,12 +128,15 @@ class DescribeCommand(DescribeConfig):
             writes from the measured attributes.
         out: also write the JSON here (atomically; an existing file is kept unless ``overwrite``).
         overwrite: replace an existing ``out`` file.
+        show_structure: also print the song's sections as a short table on stderr (``--structure``
+            alone means this; the JSON holds them either way, under ``structure``).
     """
 
     song: str
     captioner: str | None = None
     out: str | None = None
     overwrite: bool = False
+    show_structure: bool = False
 
     def __post_init__(self) -> None:
         parent = getattr(super(), "__post_init__", None)
@@ -142,7 +145,7 @@ class DescribeCommand(DescribeConfig):
         given("song", self.song)
 
     def describe_config(self) -> DescribeConfig:
-        """The library's settings alone (without the command's paths)."""
+        """The library's settings alone (without the command's paths and display options)."""
         from dataclasses import fields
 
         return DescribeConfig(**{f.name: getattr(self, f.name) for f in fields(DescribeConfig)})

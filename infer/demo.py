@@ -37,20 +37,23 @@ def _earlier_demo(out: Path) -> bool:
 
 
 def write_demo_song(path: Path, duration_s: float) -> Path:
-    """A stereo synthetic song (104 BPM, D minor) whose energy changes: a soft first third, then loud,
-    so that the segments' descriptions and the video's pace have something to follow. Made here (no
+    """A stereo song (104 BPM, D minor, rock) arranged for General MIDI and rendered with FluidSynth
+    (:mod:`mv2desc.midi_music`): a soft intro and verse, a loud chorus, a bridge, the chorus again, so the
+    segments' descriptions, the sections and the video's pace have something to follow. Made here (no
     third-party music), so it can be shipped and shared freely."""
-    import numpy as np
-
     from mv2desc.media.audio import write_audio
-    from mv2desc.synth import SongSpec, render
+    from mv2desc.midi_music import ArrangementSpec, SectionSpec, render
 
-    sr = 44100
-    split = round(duration_s / 3 / (4 * 60 / 104)) * (4 * 60 / 104) or duration_s / 3  # on a bar line
-    soft = render(SongSpec(tempo_bpm=104.0, key="D", mode="minor", energy=0.2, duration_s=split, seed=11), sr)
-    loud = render(SongSpec(tempo_bpm=104.0, key="D", mode="minor", energy=0.85, duration_s=duration_s - split, seed=12), sr)
-    y = np.concatenate([soft, loud])
-    return write_audio(path, np.stack([y, 0.9 * y]), sr)
+    bar = 4 * 60 / 104
+    n = max(8, round(duration_s / bar))
+    soft = max(2, round(n / 3))
+    chorus = (n - soft - 2) // 2
+    form = (SectionSpec("intro", soft // 2, 0.15), SectionSpec("verse", soft - soft // 2, 0.3),
+            SectionSpec("chorus", max(1, chorus), 0.85), SectionSpec("bridge", 2, 0.6),
+            SectionSpec("chorus", max(1, n - soft - 2 - chorus), 0.9))
+    y = render(ArrangementSpec(tempo_bpm=104.0, key="D", mode="minor", energy=0.6, genre="rock", duration_s=duration_s,
+                               seed=11, sections=form), 44100, channels=2)  # (2, n)
+    return write_audio(path, y, 44100)
 
 
 def _closing(out: Path, train_steps: int, t0: float) -> list[str]:

@@ -16,14 +16,17 @@ the same samples and the same analyses:
   (:class:`SongAnalysis` settings), used by the cut density of the segmentation and by the cues;
 * ``loudness()``: one loudness curve (:class:`Loudness`, per-frame RMS in dB), used by the
   segmentation's section boundaries, the cues' energy and the storyboard's envelope;
+* ``structure(beats_cfg, structure_cfg)``: the song's sections (:func:`mv2desc.structure.analyse_structure`
+  on ``mono`` and the beats of ``beats_cfg``), one result per pair of configs, so ``describe`` and
+  ``mv generate`` (its segments, style motifs, storyboard and timeline) share one analysis;
 * ``fingerprint``: sha256 of the file's bytes (``segments.json`` ties its edits to it).
 
 Per-segment *feature columns* (``rms_db_mean``, chroma, tempo, ...) are not analyses of the song: the
 describer extracts them per segment with the dataset's extractor (:mod:`mv2desc.audio.features`) from
 ``mono``, exactly as a dataset row is made, so a captioner reads the columns it was trained on.
 
-Further analyses of the whole song (sections, lyrics) join the same way: a method computed on first
-use from ``mono`` / ``mono_at``, cached under its settings in ``_cache``.
+Further analyses of the whole song join the same way: a method computed on first use from ``mono`` /
+``mono_at``, cached under its settings in ``_cache``.
 """
 
 from __future__ import annotations
@@ -33,11 +36,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from mv2desc.beats import MusicBeatConfig, MusicBeats
+
+if TYPE_CHECKING:
+    from mv2desc.structure import Structure, StructureConfig
 
 T = TypeVar("T")
 
@@ -164,14 +170,31 @@ class Song:
         from mv2desc.beats.tracking import beat_input, track_prepared, tracker_rate
 
         cfg = cfg or MusicBeatConfig()
-        tracker, rate = tracker_rate(cfg)
-        key = ("beats", tuple(sorted({**asdict(cfg), "tracker": tracker}.items())))
+        _, rate = tracker_rate(cfg)
 
         def track() -> MusicBeats:
             x = self._cached(("beat_input", rate), lambda: beat_input(self.mono, self.sr, rate))
             return track_prepared(x, rate, cfg, self.duration_s)
 
-        return self._cached(key, track)
+        return self._cached(self._beats_key(cfg), track)
+
+    @staticmethod
+    def _beats_key(cfg: MusicBeatConfig) -> tuple:
+        """The cache key of a beat config: its fields with "auto" resolved to the tracker it names."""
+        from mv2desc.beats.tracking import tracker_rate
+
+        tracker, _ = tracker_rate(cfg)
+        return ("beats", tuple(sorted({**asdict(cfg), "tracker": tracker}.items())))
+
+    def structure(self, beats_cfg: MusicBeatConfig | None = None, structure_cfg: StructureConfig | None = None) -> Structure:
+        """The song's sections (:func:`mv2desc.structure.analyse_structure`) on the bar lines of
+        ``beats(beats_cfg)``: analysed once per (resolved beat config, structure config)."""
+        from mv2desc.structure import StructureConfig, analyse_structure
+
+        beats_cfg = beats_cfg or MusicBeatConfig()
+        structure_cfg = structure_cfg or StructureConfig()
+        key = ("structure", self._beats_key(beats_cfg), tuple(sorted(asdict(structure_cfg).items())))
+        return self._cached(key, lambda: analyse_structure(self.mono, self.sr, self.beats(beats_cfg), structure_cfg))
 
     def onset_envelope(self) -> np.ndarray:
         """``(T,)`` librosa's onset strength of ``mono`` (log-mel flux), frames of ``analysis.hop_length``."""

@@ -20,6 +20,8 @@ class DataConfig:
         batch_size: samples per device per step.
         num_workers: DataLoader workers.
         shuffle: shuffle the training split (seeded by run.seed and the epoch: reproducible on resume).
+        include_measured: put the measured block (tempo, key and mode, loudness and contour, onset density,
+            position) into the prompt, as ``describe`` does (``false``: the audio-only ablation).
         include_metadata: put artist, title, tags and genres into the prompt.
         include_lyrics: put a lyrics excerpt into the prompt.
         lyrics_max_chars: length of that excerpt.
@@ -36,6 +38,7 @@ class DataConfig:
     batch_size: int = 4
     num_workers: int = 0
     shuffle: bool = True
+    include_measured: bool = True
     include_metadata: bool = False
     include_lyrics: bool = False
     lyrics_max_chars: int = 300

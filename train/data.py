@@ -95,7 +95,8 @@ class RowDataset(Dataset):
     ``audio_shuffle_seed`` every row carries another row's audio (the shuffled-audio control)."""
 
     # the measured attributes travel with the row (for attribute consistency), never with shuffled audio
-    MEASURED = tuple(c.ATTRIBUTE_COLUMNS.values())
+    # (and with the prompt's measured block: mv2desc.data.measured)
+    MEASURED = tuple(dict.fromkeys((*c.ATTRIBUTE_COLUMNS.values(), *c.PROMPT_MEASURED_COLUMNS)))
     COLUMNS = (c.ID, c.ARTIST, c.SONG, c.TAGS, c.GENRES, c.LYRICS, c.DESCRIPTION, *c.AUDIO_COLUMNS, *MEASURED)
 
     def __init__(self, split, audio_shuffle_seed: int | None = None) -> None:

@@ -20,6 +20,9 @@ from mv2desc.paths import resolve_repo_path
 # Bumped when the shared decode (mv2desc.media.audio: downmix, resampling) changes what the extractors
 # see, so cached features computed by an older decode are not reused.
 DECODE_VERSION = 2  # 2: mono = mean of the channels (was FFmpeg's 0.707 matrix)
+# Bumped when the extractors' code writes other columns or computes a column otherwise, so cached features
+# without them are not reused (the feature spec's format changes with it: mv2desc.data.spec.FORMAT).
+EXTRACTOR_VERSION = 2  # 2: tonnetz, onset_rate, rms_db_slope
 
 
 # What the extractors produce with the default settings, known before they are loaded (a loaded extractor
@@ -29,6 +32,10 @@ EGEMAPS_LLD_DIM = 25  # eGeMAPSv02 low-level descriptors per frame
 EGEMAPS_FUNCTIONALS_DIM = 88  # eGeMAPSv02 functionals
 CLAP_DIM = 512  # projection width of laion/clap-htsat-unfused (the default checkpoint)
 CLAP_SAMPLE_RATE = 48000  # CLAP's input rate (its feature extractor's sampling_rate)
+CHROMA_POOL = 8  # the tonal stream's frames: chroma mean-pooled over this many rhythm frames (~186 ms at 22.05 kHz / 512)
+CHROMA_BINS = 12  # pitch classes, C first
+TONNETZ_DIM = 6  # librosa's tonal centroids (fifths, minor thirds, major thirds; x, y each)
+TONAL_DIM = CHROMA_BINS + TONNETZ_DIM  # values per tonal-stream frame
 CLAP_CONFIG_FILES = ("config.json", "preprocessor_config.json")
 CLAP_VOLATILE_KEYS = ("transformers_version", "_name_or_path")  # who saved it, from where: not what it computes
 
@@ -132,6 +139,11 @@ class RhythmSettings:
         """Seconds between onset-envelope / RMS frames."""
         return self.hop_length / self.sample_rate
 
+    @property
+    def tonal_hop_s(self) -> float:
+        """Seconds between chroma / tonnetz frames (``CHROMA_POOL`` rhythm frames)."""
+        return self.frame_hop_s * CHROMA_POOL
+
 
 @dataclass
 class FeatureConfig:
@@ -185,12 +197,14 @@ class FeatureConfig:
         return cls(**kwargs)
 
     def fingerprint(self) -> str:
-        """Changes whenever a setting that changes the stored features changes (cache key)."""
+        """Changes whenever a setting that changes the stored features changes, or the decode or the columns
+        the extractors write (``DECODE_VERSION``, ``EXTRACTOR_VERSION``): the build cache's key."""
         d = self.to_dict()
         from mv2desc.beats.tracking import resolve_tracker
 
         d["rhythm"]["tracker"] = resolve_tracker(self.rhythm.tracker)  # "auto" means what it picks here
         d["decode"] = DECODE_VERSION
+        d["extractor"] = EXTRACTOR_VERSION
         d["versions"] = extractor_versions()
         return fingerprint(d)
 

@@ -49,11 +49,14 @@ FEATURES = Features(
         c.ONSET: List(f32),  # (T,), hop: the feature spec's rhythm_hop_s
         c.RMS: List(f32),  # (T,)
         c.LOUDNESS: f32,
-        c.CHROMA: List(List(f32)),  # (T_chroma, 12)
+        c.CHROMA: List(List(f32)),  # (T_chroma, 12), hop: the feature spec's tonal_hop_s
+        c.TONNETZ: List(List(f32)),  # (T_chroma, 6), the same frames
         c.CHROMA_MEAN: List(f32),  # (12,)
         c.KEY: Value("string"),
         c.MODE: Value("string"),
         c.KEY_CONFIDENCE: f32,
+        c.ONSET_RATE: f32,  # onsets per second
+        c.RMS_DB_SLOPE: f32,  # dB per second
         # MV description
         c.DESCRIPTION: Value("string"),
         "description_source": Value("string"),  # "metadata" | "video"

@@ -8,9 +8,9 @@ to extract / collate exactly the features the model was trained on.
 
 What is checked where:
 
-* **architecture** (``streams``, ``lld_dim``, ``functionals_dim``, ``clap_dim``): the model config must
-  match the dataset; ``train fit`` refuses a mismatch with one line naming the field;
-* **timing** (``lld_hop_s``, ``rhythm_hop_s``, ``clap_window_s``, ``clap_hop_s``): data properties,
+* **architecture** (``streams``, ``lld_dim``, ``functionals_dim``, ``clap_dim``, ``tonal_dim``): the model
+  config must match the dataset; ``train fit`` refuses a mismatch with one line naming the field;
+* **timing** (``lld_hop_s``, ``rhythm_hop_s``, ``tonal_hop_s``, ``clap_window_s``, ``clap_hop_s``): data properties,
   *adopted* from the dataset: they travel with every batch (:class:`mv2desc.model.audio_batch.AudioBatch`),
   so the model config has no copy that could disagree;
 * **values**: every extraction setting that changes a feature value (``extraction``: CLAP
@@ -21,7 +21,16 @@ What is checked where:
 * extractor ``versions`` and the CLAP checkpoint's location are recorded, not compared (a patch release
   or a moved folder must not block a model); a difference is logged;
 * a spec written before ``clap_weights`` existed (empty) cannot prove its CLAP weights: everything else
-  is compared, and a warning says to rebuild the dataset / retrain to check the weights too.
+  is compared, and a warning says to rebuild the dataset / retrain to check the weights too;
+* the spec's **format** is its version: it changes when the rows gain what every model now reads
+  (``mv2desc-feature-spec/2``: the ``tonal`` stream, chroma + tonnetz, and the measured ``onset_rate`` /
+  ``rms_db_slope`` the prompt states). A spec of an older format (:data:`OLDER_FORMATS`) is refused on
+  reading with :class:`OutdatedFeatureSpec`, one line naming the fix: the dataset's
+  (:meth:`FeatureSpec.from_manifest`) to rebuild it with ``mv2desc data build``, an artifact's
+  (:func:`mv2desc.model.artifact.artifact_spec`) to retrain it. The version, not a comparison of stream
+  lists, because the columns that changed are not all streams (the prompt's measured columns are none),
+  and because a model may leave a stream out on purpose (``model.audio.streams``) while its dataset
+  has it: only the format says which columns every row of that dataset holds.
 
 Stated once: the spec's defaults are ``FeatureConfig()``'s (:meth:`FeatureSpec.from_config`; the
 settings live in :mod:`mv2desc.data.feature_config`), the column names in :mod:`mv2desc.data.columns`.
@@ -47,6 +56,7 @@ from mv2desc.data.feature_config import (
     CLAP_SAMPLE_RATE,
     EGEMAPS_FUNCTIONALS_DIM,
     EGEMAPS_LLD_DIM,
+    TONAL_DIM,
     FeatureConfig,
     checkpoint_fingerprint,
 )
@@ -54,12 +64,17 @@ from mv2desc.paths import from_ref, to_ref
 
 log = logging.getLogger(__name__)
 
-FORMAT = "mv2desc-feature-spec/1"
+FORMAT = "mv2desc-feature-spec/2"
+# each older format -> what its rows lack; a spec of one of them is refused (OutdatedFeatureSpec)
+OLDER_FORMATS = {
+    "mv2desc-feature-spec/1": "the tonal stream of chroma + tonnetz and the onset_rate / rms_db_slope columns",
+}
 
-__all__ = ["AUDIO_COLUMNS", "STREAM_COLUMNS", "STREAMS", "FeatureSpec", "FeatureSpecMismatch", "DEFAULT_SPEC"]
+__all__ = ["AUDIO_COLUMNS", "STREAM_COLUMNS", "STREAMS", "FeatureSpec", "FeatureSpecMismatch", "OutdatedFeatureSpec",
+           "DEFAULT_SPEC"]
 
-ARCHITECTURE_FIELDS = ("streams", "lld_dim", "functionals_dim", "clap_dim")
-TIMING_FIELDS = ("lld_hop_s", "rhythm_hop_s", "clap_window_s", "clap_hop_s")
+ARCHITECTURE_FIELDS = ("streams", "lld_dim", "functionals_dim", "clap_dim", "tonal_dim")
+TIMING_FIELDS = ("lld_hop_s", "rhythm_hop_s", "tonal_hop_s", "clap_window_s", "clap_hop_s")
 EXTRACTION_FIELDS = ("max_duration_s", "opensmile_sample_rate", "clap_sample_rate", "rhythm_sample_rate", "beat_tracker")
 COMPARED_FIELDS = ARCHITECTURE_FIELDS + TIMING_FIELDS + EXTRACTION_FIELDS
 # extraction settings that change no feature value: where the CLAP checkpoint lives (its content is
@@ -72,15 +87,25 @@ class FeatureSpecMismatch(ValueError):
     """Two specs (or a spec and a model config) disagree; the message names the first field."""
 
 
+class OutdatedFeatureSpec(FeatureSpecMismatch):
+    """A spec of an older format (:data:`OLDER_FORMATS`): its rows lack columns this code's models read.
+    ``format`` and ``lacks`` let the reader name its own fix (rebuild the dataset, retrain the artifact)."""
+
+    def __init__(self, fmt: str, lacks: str, fix: str = "rebuild the dataset with `mv2desc data build` and retrain on it") -> None:
+        self.format, self.lacks = fmt, lacks
+        super().__init__(f"features of an older version ({fmt}, without {lacks}): {fix}")
+
+
 def config_streams(cfg: FeatureConfig) -> tuple[str, ...]:
     """The streams the rows computed by ``cfg`` carry, in the order a spec records them."""
-    return (("lld", "functionals") if cfg.opensmile.enabled else ()) + ("rhythm",) + (("clap",) if cfg.clap.enabled else ())
+    return (("lld", "functionals") if cfg.opensmile.enabled else ()) + ("rhythm", "tonal") + (("clap",) if cfg.clap.enabled else ())
 
 
 def _config_fields(cfg: FeatureConfig) -> dict[str, Any]:
     """The spec fields ``cfg`` determines; a disabled stream's fields are left to the defaults."""
     out: dict[str, Any] = dict(
-        streams=config_streams(cfg), rhythm_hop_s=cfg.rhythm.frame_hop_s, rhythm_sample_rate=cfg.rhythm.sample_rate,
+        streams=config_streams(cfg), rhythm_hop_s=cfg.rhythm.frame_hop_s, tonal_hop_s=cfg.rhythm.tonal_hop_s,
+        rhythm_sample_rate=cfg.rhythm.sample_rate,
         beat_tracker=cfg.rhythm.tracker, max_duration_s=cfg.max_duration_s,
     )
     if cfg.opensmile.enabled:
@@ -102,7 +127,7 @@ class FeatureSpec:
     :meth:`mv2desc.audio.features.AcousticFeatureExtractor.spec` or from a file, never from the defaults.
 
     Attributes:
-        streams: feature streams present in the rows (subset of lld, functionals, clap, rhythm).
+        streams: feature streams present in the rows (subset of lld, functionals, clap, rhythm, tonal).
         lld_dim: openSMILE low-level descriptors per frame (eGeMAPSv02: 25).
         lld_hop_s: seconds between stored LLD frames.
         functionals_dim: eGeMAPSv02 functionals (88).
@@ -110,6 +135,8 @@ class FeatureSpec:
         clap_window_s: CLAP window length (seconds); a window token's time is its centre.
         clap_hop_s: hop between CLAP windows (seconds).
         rhythm_hop_s: seconds between onset-envelope / RMS frames.
+        tonal_dim: values per tonal-stream frame (12 chroma + 6 tonnetz).
+        tonal_hop_s: seconds between chroma / tonnetz frames (``CHROMA_POOL`` rhythm frames).
         max_duration_s: the longest audio one row describes (longer input is cut into segments).
         opensmile_sample_rate: openSMILE's input rate.
         clap_sample_rate: CLAP's input rate.
@@ -130,6 +157,8 @@ class FeatureSpec:
     clap_window_s: float = _DEFAULTS["clap_window_s"]
     clap_hop_s: float = _DEFAULTS["clap_hop_s"]
     rhythm_hop_s: float = _DEFAULTS["rhythm_hop_s"]
+    tonal_dim: int = TONAL_DIM
+    tonal_hop_s: float = _DEFAULTS["tonal_hop_s"]
     max_duration_s: float = _DEFAULTS["max_duration_s"]
     opensmile_sample_rate: int = _DEFAULTS["opensmile_sample_rate"]
     clap_sample_rate: int = CLAP_SAMPLE_RATE
@@ -145,7 +174,7 @@ class FeatureSpec:
         unknown = [s for s in self.streams if s not in STREAMS]
         if unknown or not self.streams:
             raise ValueError(f"feature spec streams must be a non-empty subset of {STREAMS}, got {self.streams}")
-        for name in ("lld_hop_s", "rhythm_hop_s", "clap_window_s", "clap_hop_s", "max_duration_s"):
+        for name in ("lld_hop_s", "rhythm_hop_s", "tonal_hop_s", "clap_window_s", "clap_hop_s", "max_duration_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"feature spec {name} must be > 0, got {getattr(self, name)}")
 
@@ -169,9 +198,12 @@ class FeatureSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any], base: str | Path | None = None) -> "FeatureSpec":
         """Inverse of :meth:`to_dict`; ``base``: the folder of the file it was read from (references to
-        the CLAP folder become this machine's paths)."""
+        the CLAP folder become this machine's paths). A spec of an older format is
+        :class:`OutdatedFeatureSpec`."""
         d = dict(d)
         fmt = d.pop("format", None)
+        if fmt in OLDER_FORMATS:
+            raise OutdatedFeatureSpec(fmt, OLDER_FORMATS[fmt])
         if fmt != FORMAT:
             raise ValueError(f"unsupported feature spec format {fmt!r} (this code reads {FORMAT})")
         known = {f.name for f in fields(cls)}
@@ -182,12 +214,16 @@ class FeatureSpec:
 
     @classmethod
     def from_manifest(cls, dataset_dir: str | Path) -> "FeatureSpec":
-        """The spec in ``<dataset_dir>/manifest.json`` (written by ``mv2desc data build``)."""
+        """The spec in ``<dataset_dir>/manifest.json`` (written by ``mv2desc data build``); a dataset of an
+        older version is refused with one line: rebuild it."""
         p = Path(dataset_dir) / "manifest.json"
         manifest = json.loads(p.read_text(encoding="utf-8"))
         if "feature_spec" not in manifest:
             raise FeatureSpecMismatch(f"{p} has no feature_spec (built by an older version): rebuild it with `mv2desc data build`")
-        return cls.from_dict(manifest["feature_spec"], base=p.parent)
+        try:
+            return cls.from_dict(manifest["feature_spec"], base=p.parent)
+        except OutdatedFeatureSpec as exc:
+            raise OutdatedFeatureSpec(exc.format, exc.lacks, f"rebuild the dataset {p.parent} with `mv2desc data build`") from None
 
     def feature_config(self) -> FeatureConfig:
         """The :class:`~mv2desc.data.feature_config.FeatureConfig` that computes these features. A CLAP
@@ -256,8 +292,8 @@ class FeatureSpec:
                 f"model.audio.streams wants {missing} but the dataset has only {list(self.streams)} "
                 f"(drop them from model.audio.streams, or rebuild the dataset with them enabled)"
             )
-        for name in ("lld_dim", "functionals_dim", "clap_dim"):
-            stream = {"lld_dim": "lld", "functionals_dim": "functionals", "clap_dim": "clap"}[name]
+        for name in ("lld_dim", "functionals_dim", "clap_dim", "tonal_dim"):
+            stream = {"lld_dim": "lld", "functionals_dim": "functionals", "clap_dim": "clap", "tonal_dim": "tonal"}[name]
             if stream in audio_cfg.streams and getattr(audio_cfg, name) != getattr(self, name):
                 raise FeatureSpecMismatch(
                     f"model.audio.{name} is {getattr(audio_cfg, name)} but the dataset's feature spec has {name}={getattr(self, name)} "

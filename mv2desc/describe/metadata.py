@@ -7,7 +7,7 @@ and by ``mv2desc describe`` without a captioner (from the measured attributes al
 It is deterministic (phrasing variants are picked by a stable hash of the id and seed), and every
 attribute it mentions comes from the row, so a model trained on it must listen to the audio to
 reproduce the tempo, energy and mode words. The words follow the library's attribute classes
-(:mod:`mv2desc.describe.classes`) and the attribute-consistency bins (:mod:`mv2desc.metrics.attributes`,
+(:mod:`mv2desc.data.classes`) and the attribute-consistency bins (:mod:`mv2desc.metrics.attributes`,
 whose defaults are the vocabulary's; the describer does not import the metric that judges it);
 the tempo it states is the one it classifies (a whole BPM, rounded half up), and a song without a
 measured tempo (no beats) gets no BPM and the ``no_beat`` words, so its own text scores 1.0 on that
@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from mv2desc.data.columns import KEY, LOUDNESS, MEASURED_COLUMNS, MODE, RMS, TEMPO
-from mv2desc.describe.classes import (
+from mv2desc.data.classes import (
     ENERGY_BINS_DB,
     ENERGY_CLASSES,
     MODE_CLASSES,
@@ -82,7 +82,7 @@ def measured_attributes(values: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class DescriberRules:
-    """The describer's word and image rules (``rules.yaml``): per class (:mod:`mv2desc.describe.classes`;
+    """The describer's word and image rules (``rules.yaml``): per class (:mod:`mv2desc.data.classes`;
     tempo also :data:`NO_BEAT`), lists of phrasing variants."""
 
     tempo_words: Mapping[str, Sequence[str]]
@@ -210,7 +210,7 @@ def describe(
 ) -> str:
     """One MV description. ``measured``: tempo_bpm (None or 0: no tempo measured), rms_db_mean, key,
     mode (from the audio), and optionally ``rms`` (the frame RMS series: the loudness contour).
-    ``bins``: the attribute metric's bins (default: the vocabulary's, :mod:`mv2desc.describe.classes`,
+    ``bins``: the attribute metric's bins (default: the vocabulary's, :mod:`mv2desc.data.classes`,
     which are :class:`~mv2desc.metrics.attributes.AttributeConfig`'s defaults too)."""
     rules = rules or load_rules()
     tempo_bins, energy_bins = (TEMPO_BINS_BPM, ENERGY_BINS_DB) if bins is None else (bins.tempo_bins_bpm, bins.energy_bins_db)

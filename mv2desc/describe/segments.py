@@ -14,10 +14,18 @@ target length shrinks where the music is denser than the song's median (down to 
 grows where it is sparser (up to ``max_bars``), and bar lines where the loudness changes most
 (section boundaries) are preferred as cuts; the cuts are chosen by dynamic programming over the bar
 lines under the same bounds (see :func:`music_cuts`).
+
+With the song's ``sections`` (:attr:`mv2desc.structure.Structure.sections`), cut points prefer section
+boundaries and a segment never straddles one: every section boundary becomes a cut (on the bar line
+nearest it; :func:`mv2desc.structure.segments.section_cut_indices`) and each section is cut on its own
+by the rules above (``follow_music`` included); a section shorter than ``min_bars`` is one segment
+(section boundaries outrank ``min_bars``). A song of one section is cut exactly as without sections;
+a song short enough to be one segment (``single_max_s``) stays one segment.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,12 +170,15 @@ def music_cuts(bounds: np.ndarray, density: np.ndarray, loud: np.ndarray, cfg: S
 
 
 def segment_song(
-    duration_s: float, beats: MusicBeats, cfg: SegmentConfig | None = None, *, audio: Song | tuple[np.ndarray, int] | None = None
+    duration_s: float, beats: MusicBeats, cfg: SegmentConfig | None = None, *, audio: Song | tuple[np.ndarray, int] | None = None,
+    sections: Sequence | None = None,
 ) -> list[Segment]:
     """Segments covering ``[0, duration_s]`` end to end (see the module docstring for the rules).
 
     ``audio``: the song (a :class:`~mv2desc.song.Song`, or its mono samples and rate); with
-    ``cfg.follow_music > 0`` the cut density follows its onsets and loudness.
+    ``cfg.follow_music > 0`` the cut density follows its onsets and loudness. ``sections``: the song's
+    sections in order (anything with ``start_s``, e.g. :class:`mv2desc.structure.Section`): every
+    boundary between two of them is a cut and no segment straddles one.
     """
     cfg = cfg or SegmentConfig()
     if duration_s <= 0:
@@ -176,12 +187,46 @@ def segment_song(
         return [Segment(0.0, float(duration_s), count_bars(beats, duration_s, cfg, 0.0, duration_s))]
     lines, _ = bar_lines(beats, duration_s, cfg)
     bounds = np.concatenate([[0.0], lines, [float(duration_s)]])  # bar k spans bounds[k]..bounds[k+1]
+    song = None
     if cfg.follow_music > 0 and audio is not None:
-        density, loud = bar_activity(audio if isinstance(audio, Song) else Song(*audio), bounds)
+        song = audio if isinstance(audio, Song) else Song(*audio)
+    if sections is not None and len(sections) > 1:
+        return _cut_by_sections(duration_s, beats, cfg, bounds, sections, song)
+    if song is not None:
+        density, loud = bar_activity(song, bounds)
         picked = music_cuts(bounds, density, loud, cfg)
         if picked is not None:
             return [Segment(float(bounds[a]), float(bounds[b]), count_bars(beats, duration_s, cfg, float(bounds[a]), float(bounds[b])))
                     for a, b in zip(picked[:-1], picked[1:])]
+    return _greedy_cuts(duration_s, beats, cfg, bounds)
+
+
+def _cut_by_sections(duration_s: float, beats: MusicBeats, cfg: SegmentConfig, bounds: np.ndarray, sections: Sequence,
+                     song: Song | None) -> list[Segment]:
+    """Every section boundary a cut; each section cut on its own: by :func:`music_cuts` when ``song`` is
+    given (the density and loudness measured over the whole song), else (or when no cut of the section
+    meets the bounds) by :func:`mv2desc.structure.segments.segments_within_sections`' dynamic programming
+    towards ``target_bars``."""
+    from mv2desc.structure.segments import section_cut_indices, segments_within_sections
+
+    edges = section_cut_indices(bounds, sections)
+    density, loud = bar_activity(song, bounds) if song is not None else (None, None)
+    cuts = [0]
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sub = bounds[lo : hi + 1]
+        picked = music_cuts(sub, density[lo:hi], loud[lo:hi], cfg) if density is not None else None
+        if picked is None:  # the section alone (no inner boundary), by the bar-count DP; too short: one segment
+            pairs = segments_within_sections(sub, (), min_bars=cfg.min_bars, target_bars=cfg.target_bars,
+                                             max_bars=cfg.max_bars, max_s=cfg.max_s)
+            picked = [0] + [b for _, b in pairs]
+        cuts += [lo + c for c in picked[1:]]
+    return [Segment(float(bounds[a]), float(bounds[b]), count_bars(beats, duration_s, cfg, float(bounds[a]), float(bounds[b])))
+            for a, b in zip(cuts[:-1], cuts[1:])]
+
+
+def _greedy_cuts(duration_s: float, beats: MusicBeats, cfg: SegmentConfig, bounds: np.ndarray) -> list[Segment]:
+    """Cuts from the start: each segment as close to ``target_bars`` as the bounds allow (no sections,
+    no music following)."""
     n_bars = len(bounds) - 1
     cuts = [0]  # indices into bounds
     while cuts[-1] < n_bars:

@@ -8,6 +8,8 @@ import numpy as np
 
 from mv2desc.lyrics.parse import LyricLine
 
+SNAP_MAX_SHIFT_S = 1.0  # default reach of a cut snapped onto a line start (describe's and mv generate's snap_max_shift_s)
+
 
 def _span(seg) -> tuple[float, float]:
     """``(start_s, end_s)`` of a segment: anything with ``start_s``/``end_s`` (``describe``'s ``Segment``, a

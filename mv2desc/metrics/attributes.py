@@ -1,6 +1,6 @@
 """Attribute consistency: does a description's implied tempo, energy and mode match the audio's?
 
-Each attribute has classes, named once in :mod:`mv2desc.describe.classes` (tempo: slow / mid / fast;
+Each attribute has classes, named once in :mod:`mv2desc.data.classes` (tempo: slow / mid / fast;
 energy: calm / moderate / intense; mode: major / minor). The audio's class comes from its *measured*
 attributes through bins (``tempo_bpm``, ``rms_db_mean``, ``mode``, the dataset's columns); the
 description's class from word lists:
@@ -17,7 +17,7 @@ word counts in a hyphenated compound with a known suffix or intensifier ("fast-p
 never, hardly, barely, scarcely, without, nor, neither, "far from", any "...n't") among the
 :data:`NEGATION_SCOPE` words before it, in the same clause (a clause ends at punctuation and at
 "and", "or", "but", "yet", ...): "Not fast, a slow drift" is slow. A tempo, stated or measured, is
-binned as a whole BPM rounded half up (:func:`~mv2desc.describe.classes.tempo_class`), so "85 BPM"
+binned as a whole BPM rounded half up (:func:`~mv2desc.data.classes.tempo_class`), so "85 BPM"
 written for 84.6 is the class of 84.6. Audio without a measured tempo (no beats) has no tempo class:
 there a description that implies none is consistent and one that states a tempo is not.
 
@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from mv2desc.data.columns import ATTRIBUTES, LOUDNESS, MODE, TEMPO
-from mv2desc.describe.classes import (
+from mv2desc.data.classes import (
     ENERGY_BINS_DB,
     ENERGY_CLASSES,
     MODE_CLASSES,

@@ -36,7 +36,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from mv2desc.atomic import atomic_write_json
-from mv2desc.data.spec import FeatureSpec
+from mv2desc.data.spec import FeatureSpec, OutdatedFeatureSpec
 from mv2desc.errors import UserError
 from mv2desc.model.backbone import load_backbone
 from mv2desc.model.captioner import AudioCaptioner, count_lora_modules
@@ -268,6 +268,7 @@ def load(artifact_dir: str | Path, backbone: str | None = None, *, device: torch
 
     d = Path(artifact_dir)
     meta = check_complete(d)
+    spec = artifact_spec(meta, d)  # an artifact of features of an older version: refused before anything is built
     config = CaptionerConfig.from_dict(_backbone_paths(meta["config"], lambda v: from_ref(v, d)))
     if meta["merged"]:
         config.backbone.name_or_path = str(d / "backbone")
@@ -295,7 +296,7 @@ def load(artifact_dir: str | Path, backbone: str | None = None, *, device: torch
         model.load_audio_state_dict(load_file(d / AUDIO_FILE, device=str(device)))
     except KeyError as exc:
         raise ArtifactError(str(exc)) from exc
-    model.feature_spec = artifact_spec(meta, d)
+    model.feature_spec = spec
     model.merged_backbone = bool(meta["merged"])  # its backbone lives only in this artifact: save() copies it
     if trainable:
         model.set_trainable()
@@ -306,12 +307,17 @@ def load(artifact_dir: str | Path, backbone: str | None = None, *, device: torch
 
 def artifact_spec(meta: dict, artifact_dir: str | Path) -> FeatureSpec | None:
     """The FeatureSpec recorded in the ``captioner.json`` of ``artifact_dir`` (None for artifacts made
-    before it), its CLAP folder resolved on this machine."""
+    before it), its CLAP folder resolved on this machine. An artifact trained on features of an older
+    version (:class:`~mv2desc.data.spec.OutdatedFeatureSpec`) is refused with one line: retrain it."""
     record = meta.get("feature_spec")
     if record is None:
         return None
     try:
         return FeatureSpec.from_dict(record, base=artifact_dir)
+    except OutdatedFeatureSpec as exc:
+        raise ArtifactError(f"the captioner {artifact_dir} was trained on features of an older version "
+                            f"({exc.format}, without {exc.lacks}): retrain it with `mv2desc train fit` on a dataset "
+                            "rebuilt with `mv2desc data build`") from None
     except (TypeError, ValueError) as exc:
         raise ArtifactError(f"unreadable feature_spec in {META_FILE}: {exc}") from exc
 
@@ -325,6 +331,7 @@ def warm_start(model: AudioCaptioner, artifact_dir: str | Path) -> dict:
 
     d = resolve(artifact_dir)
     meta = check_complete(d)
+    artifact_spec(meta, d)  # an artifact of features of an older version: refused with its one line
     if meta["merged"]:
         raise ArtifactError(f"{d} is a merged artifact: warm-start from an adapter artifact (its training run's final/)")
     # the backbone folders compared as the paths they name here: the artifact's references resolved

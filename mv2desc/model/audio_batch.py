@@ -12,7 +12,8 @@ from typing import Any, Sequence
 
 import torch
 
-from mv2desc.data.columns import BEATS, CLAP_CLIP, CLAP_STARTS, CLAP_WINDOWS, DURATION, FUNCTIONALS, LLD, ONSET, RMS
+from mv2desc.data.columns import BEATS, CHROMA, CLAP_CLIP, CLAP_STARTS, CLAP_WINDOWS, DURATION, FUNCTIONALS, LLD, ONSET, RMS, TONNETZ
+from mv2desc.data.feature_config import CHROMA_BINS, TONNETZ_DIM
 from mv2desc.data.spec import FeatureSpec
 from mv2desc.model.config import AudioEncoderConfig
 
@@ -24,6 +25,8 @@ class AudioBatch:
     lld_mask: torch.Tensor  # (B, T_l) bool
     rhythm: torch.Tensor  # (B, T_r, 3) onset strength, RMS, beat indicator
     rhythm_mask: torch.Tensor  # (B, T_r) bool
+    tonal: torch.Tensor  # (B, T_t, tonal_dim) chroma (12) then tonnetz (6) per frame
+    tonal_mask: torch.Tensor  # (B, T_t) bool
     clap: torch.Tensor  # (B, W, clap_dim) CLAP window embeddings
     clap_starts: torch.Tensor  # (B, W) seconds
     clap_mask: torch.Tensor  # (B, W) bool
@@ -34,6 +37,7 @@ class AudioBatch:
     # timing of the rows (their FeatureSpec's): no defaults, a batch always says what its frames mean
     lld_hop_s: float
     rhythm_hop_s: float
+    tonal_hop_s: float
     clap_window_s: float
 
     @property
@@ -81,6 +85,17 @@ def _as_2d(value: Any, width: int) -> torch.Tensor:
     return t
 
 
+def _tonal(row: dict[str, Any], width: int) -> torch.Tensor:
+    """(T, width): a row's chroma frames (12) beside its tonnetz frames (6), the frames both have."""
+    chroma, tonnetz = _as_2d(row.get(CHROMA), CHROMA_BINS), _as_2d(row.get(TONNETZ), TONNETZ_DIM)
+    n = min(chroma.shape[0], tonnetz.shape[0])
+    if not n:
+        return torch.zeros(0, width)
+    if width != CHROMA_BINS + TONNETZ_DIM:
+        raise ValueError(f"expected {width} tonal features per frame, the rows have {CHROMA_BINS} chroma + {TONNETZ_DIM} tonnetz")
+    return torch.cat([chroma[:n], tonnetz[:n]], dim=1)
+
+
 def require_spec(spec: Any, who: str) -> FeatureSpec:
     """``spec`` when it is a :class:`FeatureSpec`; otherwise a ``TypeError`` that says where the rows' spec
     comes from (no default: rows read with another spec's hops would be silently misread)."""
@@ -97,7 +112,7 @@ def collate_audio(rows: Sequence[dict[str, Any]], cfg: AudioEncoderConfig, spec:
     -> :class:`AudioBatch`, with the hops and CLAP window of the rows' ``spec`` (required)."""
     spec = require_spec(spec, "collate_audio")
     rhythm_hop_s = spec.rhythm_hop_s
-    lld, rhythm, clap, starts, func, func_m, clip, clip_m, dur = [], [], [], [], [], [], [], [], []
+    lld, rhythm, tonal, clap, starts, func, func_m, clip, clip_m, dur = [], [], [], [], [], [], [], [], [], []
     for r in rows:
         dur.append(float(r.get(DURATION) or 0.0))
         lld.append(_as_2d(r.get(LLD), cfg.lld_dim))
@@ -110,6 +125,7 @@ def collate_audio(rows: Sequence[dict[str, Any]], cfg: AudioEncoderConfig, spec:
             if 0 <= k < n:
                 beats[k] = 1.0
         rhythm.append(torch.stack([onset[:n], rms[:n], beats], dim=1) if n else torch.zeros(0, 3))
+        tonal.append(_tonal(r, cfg.tonal_dim))
         clap.append(_as_2d(r.get(CLAP_WINDOWS), cfg.clap_dim))
         s = torch.as_tensor(_list(r.get(CLAP_STARTS)), dtype=torch.float32)
         starts.append(s.reshape(-1, 1))
@@ -121,15 +137,16 @@ def collate_audio(rows: Sequence[dict[str, Any]], cfg: AudioEncoderConfig, spec:
         clip_m.append(len(c) > 0)
     lld_t, lld_m = _pad(lld, cfg.lld_dim)
     rhy_t, rhy_m = _pad(rhythm, 3)
+    ton_t, ton_m = _pad(tonal, cfg.tonal_dim)
     clap_t, clap_m = _pad(clap, cfg.clap_dim)
     starts_t, _ = _pad(starts, 1)
     return AudioBatch(
         duration_s=torch.tensor(dur),
-        lld=lld_t, lld_mask=lld_m, rhythm=rhy_t, rhythm_mask=rhy_m,
+        lld=lld_t, lld_mask=lld_m, rhythm=rhy_t, rhythm_mask=rhy_m, tonal=ton_t, tonal_mask=ton_m,
         clap=clap_t, clap_starts=starts_t[..., 0], clap_mask=clap_m,
         functionals=torch.stack(func), functionals_mask=torch.tensor(func_m),
         clap_clip=torch.stack(clip), clap_clip_mask=torch.tensor(clip_m),
-        lld_hop_s=spec.lld_hop_s, rhythm_hop_s=rhythm_hop_s, clap_window_s=spec.clap_window_s,
+        lld_hop_s=spec.lld_hop_s, rhythm_hop_s=rhythm_hop_s, tonal_hop_s=spec.tonal_hop_s, clap_window_s=spec.clap_window_s,
     )
 
 

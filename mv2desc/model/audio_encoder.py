@@ -1,9 +1,11 @@
 """Audio encoder: feature streams -> audio tokens of the LLM's width, each stamped with its time.
 
 Token layout per sample: [AUDIO] (learned, always valid) | functionals | CLAP clip | CLAP windows
-(time = window centre) | frame tokens (openSMILE LLDs + rhythm curves pooled into ``token_hop_s``
-bins, time = bin centre). Times are in seconds and enter through a sinusoidal encoding, so the
-decoder's cross-attention can relate text to *when* something happens in the music.
+(time = window centre) | frame tokens (openSMILE LLDs, rhythm curves and tonal frames -- chroma +
+tonnetz -- each projected and pooled into ``token_hop_s`` bins and summed, time = bin centre; a stream
+whose frames are longer than a bin is held, each bin reading the frame it lies in). Times are in
+seconds and enter through a sinusoidal encoding, so the decoder's cross-attention can relate text to
+*when* something happens in the music.
 """
 
 from __future__ import annotations
@@ -42,6 +44,23 @@ def pool_to_bins(x: torch.Tensor, mask: torch.Tensor, hop_s: float, bin_s: float
     return sums / counts.clamp(min=1.0)[..., None], counts > 0
 
 
+def hold_to_bins(x: torch.Tensor, mask: torch.Tensor, hop_s: float, bin_s: float, n_bins: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frames (B, T, F) at ``hop_s`` longer than a bin: each of the (B, n_bins, F) bins of ``bin_s`` reads the
+    frame its centre lies in; -> (held, bin has data)."""
+    t = x.shape[1]
+    centres = (torch.arange(n_bins, device=x.device, dtype=torch.float32) + 0.5) * bin_s
+    k = (centres / hop_s).long()  # (n_bins,)
+    inside = k < t
+    k = k.clamp(max=t - 1)
+    has = mask[:, k] & inside[None, :]  # (B, n_bins)
+    return x[:, k] * has[..., None].to(x.dtype), has
+
+
+def frames_to_bins(x: torch.Tensor, mask: torch.Tensor, hop_s: float, bin_s: float, n_bins: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`pool_to_bins` for frames no longer than a bin, :func:`hold_to_bins` for longer ones (no bin left empty)."""
+    return (pool_to_bins if hop_s <= bin_s else hold_to_bins)(x, mask, hop_s, bin_s, n_bins)
+
+
 class AudioEncoder(nn.Module):
     def __init__(self, cfg: AudioEncoderConfig, out_dim: int) -> None:
         super().__init__()
@@ -53,6 +72,8 @@ class AudioEncoder(nn.Module):
             proj["lld"] = nn.Linear(cfg.lld_dim, d)
         if "rhythm" in cfg.streams:
             proj["rhythm"] = nn.Linear(3, d)
+        if "tonal" in cfg.streams:
+            proj["tonal"] = nn.Linear(cfg.tonal_dim, d)
         if "functionals" in cfg.streams:
             proj["functionals"] = nn.Linear(cfg.functionals_dim, d)
         if "clap" in cfg.streams:
@@ -98,9 +119,11 @@ class AudioEncoder(nn.Module):
         bin_t = (torch.arange(n_bins, device=dev, dtype=torch.float32) + 0.5) * cfg.token_hop_s  # (n_bins,)
         frame = torch.zeros(b, n_bins, cfg.dim, device=dev, dtype=dtype)
         frame_mask = torch.zeros(b, n_bins, dtype=torch.bool, device=dev)
-        for name, x, m, hop in (("lld", audio.lld, audio.lld_mask, audio.lld_hop_s), ("rhythm", audio.rhythm, audio.rhythm_mask, audio.rhythm_hop_s)):
+        frame_streams = (("lld", audio.lld, audio.lld_mask, audio.lld_hop_s), ("rhythm", audio.rhythm, audio.rhythm_mask, audio.rhythm_hop_s),
+                         ("tonal", audio.tonal, audio.tonal_mask, audio.tonal_hop_s))
+        for name, x, m, hop in frame_streams:
             if name in self.proj:
-                pooled, has = pool_to_bins(compress(x.to(dev, dtype)), m.to(dev), hop, cfg.token_hop_s, n_bins)  # (B, n_bins, F)
+                pooled, has = frames_to_bins(compress(x.to(dev, dtype)), m.to(dev), hop, cfg.token_hop_s, n_bins)  # (B, n_bins, F)
                 frame = frame + self.proj[name](pooled) * has[..., None]
                 frame_mask |= has
         frame_mask &= bin_t[None, :] < dur[:, None]

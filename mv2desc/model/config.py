@@ -8,6 +8,7 @@ from typing import Literal
 
 import yaml
 
+from mv2desc.data.feature_config import TONAL_DIM
 from mv2desc.data.spec import STREAMS  # the streams a dataset row can carry
 
 
@@ -47,16 +48,18 @@ class AudioEncoderConfig:
 
     Args:
         streams: which feature streams feed the encoder: lld (openSMILE LLDs), functionals (eGeMAPS
-            88), clap (CLAP window + clip embeddings), rhythm (onset envelope, RMS, beats). A stream
-            missing from one sample becomes zeros + mask (same graph on every rank).
+            88), clap (CLAP window + clip embeddings), rhythm (onset envelope, RMS, beats), tonal (chroma +
+            tonnetz per frame: key and mode). A stream missing from one sample becomes zeros + mask (same
+            graph on every rank).
         dim: width inside the encoder.
         layers: transformer layers over the audio tokens.
         heads: attention heads in the encoder.
-        token_hop_s: seconds per frame-level audio token (LLD + rhythm pooled into these bins).
+        token_hop_s: seconds per frame-level audio token (LLD, rhythm and tonal frames pooled into these bins).
         max_tokens: cap on frame-level tokens per sample (longer clips are truncated).
         lld_dim: openSMILE LLD features per frame.
         functionals_dim: eGeMAPS functionals.
         clap_dim: CLAP embedding width.
+        tonal_dim: tonal-stream values per frame (12 chroma + 6 tonnetz).
         dropout: dropout in the encoder.
     """
 
@@ -69,6 +72,7 @@ class AudioEncoderConfig:
     lld_dim: int = 25
     functionals_dim: int = 88
     clap_dim: int = 512
+    tonal_dim: int = TONAL_DIM
     dropout: float = 0.0
 
     def __post_init__(self) -> None:

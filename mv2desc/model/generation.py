@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from mv2desc.data.columns import ARTIST, DESCRIPTION, GENRES, ID, LYRICS, SONG, TAGS
+from mv2desc.data.measured import measured_block
 from mv2desc.data.spec import FeatureSpec
 from mv2desc.model.audio_batch import collate_audio, require_spec
 from mv2desc.model.config import AudioEncoderConfig
@@ -26,6 +27,10 @@ class PromptConfig:
     """How a prompt is built (saved with a trained artifact; generation reuses it).
 
     Args:
+        include_measured: put the ``measured`` block into the prompt (:func:`mv2desc.data.measured.measured_block`:
+            tempo, key and mode, loudness and its contour, onset density, the segment's place in the song),
+            built the same way from a dataset row and from a describe segment. ``false``: the audio-only
+            ablation.
         include_metadata: put artist, title, tags and genres into the prompt.
         include_lyrics: put a lyrics excerpt into the prompt.
         lyrics_max_chars: length of that excerpt.
@@ -34,6 +39,7 @@ class PromptConfig:
         instruction: the user instruction of every prompt.
     """
 
+    include_measured: bool = True
     include_metadata: bool = False
     include_lyrics: bool = False
     lyrics_max_chars: int = 300
@@ -42,14 +48,20 @@ class PromptConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> "PromptConfig":
-        """From an artifact's saved prompt settings (keys this class does not know are ignored)."""
+        """From an artifact's saved prompt settings (keys this class does not know are ignored; settings
+        saved before the measured block existed mean a model trained without it)."""
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (d or {}).items() if k in names})
+        d = dict(d or {})
+        d.setdefault("include_measured", False)
+        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def context_text(row: dict[str, Any], cfg: PromptConfig) -> str:
-    """The optional metadata / lyrics context of a row's prompt ("" when none)."""
+    """The context of a row's prompt: the measured block first, then metadata and lyrics ("" when none).
+    A prompt too long is cut from the context's end, so the measured block is the last to go."""
     parts = []
+    if cfg.include_measured and (block := measured_block(row)):
+        parts.append(block)
     if cfg.include_metadata:
         for label, key in (("Artist", ARTIST), ("Title", SONG)):
             if row.get(key):

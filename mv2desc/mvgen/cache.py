@@ -22,6 +22,7 @@ from mv2desc.fingerprint import fingerprint
 from mv2desc.mvgen.renderers.base import ClipRequest
 
 _IMAGES = ("keyframe", "last_frame")
+_LATER = ("motif",)  # request fields newer than the cache format
 log = logging.getLogger(__name__)
 
 
@@ -44,7 +45,9 @@ def image_hash(image: np.ndarray | None) -> str | None:
 
 def request_fields(request: ClipRequest) -> dict:
     """The request as JSON-able values, the images replaced by their hashes."""
-    d = {f.name: getattr(request, f.name) for f in fields(request) if f.name not in _IMAGES}
+    # a field added after clips were cached is left out while it holds its default, so those clips keep their keys
+    d = {f.name: getattr(request, f.name) for f in fields(request)
+         if f.name not in _IMAGES and not (f.name in _LATER and getattr(request, f.name) == f.default)}
     d["palette"] = [list(c) for c in request.palette]
     d["onsets_s"], d["beats_s"] = list(request.onsets_s), list(request.beats_s)
     return d | {f"{k}_hash": image_hash(getattr(request, k)) for k in _IMAGES}

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mv2desc.describe.segments import SegmentConfig
+from mv2desc.lyrics.timing import SNAP_MAX_SHIFT_S
 from mv2desc.mvgen.renderers import BUILTIN_RENDERERS, renderer_names  # the registry: no torch, no diffusers
+from mv2desc.structure.config import StructureConfig
 from mv2desc.sync.config import MatchConfig, MetricConfig, RenderConfig, SyncConfig, VisualBeatConfig
 from mv2desc.validation import at_least, one_of, positive
 
@@ -118,6 +120,17 @@ class GenerateConfig:
             after the other (``devices`` does not parallelise them).
         negative_prompt: what image/video prompts avoid (diffusion renderers).
         segments: how the song is cut (bars on downbeats; density follows the music).
+        sections: analyse the song's structure: segments never straddle a section, and repeated sections
+            (every chorus) share a recurring motif (place, characters, palette) in prompts and clips.
+        structure: how the sections are found (:class:`mv2desc.structure.StructureConfig`).
+        lyrics: a lyrics file, LRC (timed lines, enhanced word stamps) or plain text (spread over the
+            vocal sections, approximate): each segment's prompt gets its lines as context, the storyboard
+            and timeline show them, and ``mv.srt`` is written next to ``mv.mp4``.
+        snap_to_lyrics: move each cut between segments onto the nearest start of a timed (LRC) lyric line
+            within ``snap_max_shift_s`` (section boundaries stay).
+        snap_max_shift_s: farthest a cut moves to reach a line start, in seconds.
+        subtitles: also mux the lyric lines into ``mv.mp4`` as a ``mov_text`` subtitle track (players
+            show it when subtitles are switched on; needs ``lyrics``).
         video: frame size, rate and clip quality.
         procedural: the procedural renderer's settings.
         keyframes: options of the SDXL keyframe generator (``SDXLKeyframeConfig`` fields; svd/wan only).
@@ -143,6 +156,12 @@ class GenerateConfig:
     chain: bool = False
     negative_prompt: str = "blurry, low quality, distorted face, extra limbs, text, watermark"
     segments: SegmentConfig = field(default_factory=_mv_segments)
+    sections: bool = True
+    structure: StructureConfig = field(default_factory=StructureConfig)
+    lyrics: str = ""
+    snap_to_lyrics: bool = False
+    snap_max_shift_s: float = SNAP_MAX_SHIFT_S
+    subtitles: bool = False
     video: VideoConfig = field(default_factory=VideoConfig)
     procedural: ProceduralConfig = field(default_factory=ProceduralConfig)
     keyframes: dict[str, Any] = field(default_factory=dict)
@@ -162,6 +181,10 @@ class GenerateConfig:
         at_least("devices", self.devices, 1)
         at_least("workers", self.workers, 1)
         at_least("redo", self.redo, -1)
+        positive("snap_max_shift_s", self.snap_max_shift_s)
+        for flag in ("subtitles", "snap_to_lyrics"):
+            if getattr(self, flag) and not self.lyrics:
+                raise ValueError(f"{flag} needs a lyrics file (--lyrics FILE.lrc)")
         if self.sync.render.fps and abs(self.sync.render.fps - self.video.fps) > 1e-9:
             raise ValueError(f"sync.render.fps ({self.sync.render.fps}) must equal video.fps ({self.video.fps}) or be 0")
         if self.renderer != "procedural":

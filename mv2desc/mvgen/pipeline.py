@@ -5,11 +5,18 @@ Each segment's clip is shown on that segment's span and nowhere else: a clip sho
 is stretched (up to ``sync.match.fill_stretch``) and then looped or ping-ponged (``fill``); a longer
 one is cut at the span's end. Beats are matched inside each span.
 
+Song structure and lyrics: ``describe_song`` finds the sections (segments never straddle one) and,
+with ``lyrics``, gives each segment its lines (``snap_to_lyrics``: cuts moved onto line starts); the
+style sheet gives every section label its recurring motif (:mod:`mv2desc.mvgen.style`), which each
+segment's prompt and clip carry; the storyboard shows the sections and lines, the timeline marks them.
+With lyrics, ``mv.srt`` (the lines as SubRip) is written next to ``mv.mp4``, and ``subtitles`` muxes
+them into it as a ``mov_text`` track.
+
 Order of writes in the output folder: clips into ``cache/`` as they finish (resumable), then
 ``segments.json`` (the user's edits carried over, see :mod:`mv2desc.mvgen.edits`); the run's outputs
-(``mv.mp4``, ``storyboard.html``, ``timeline.otio``) are made in a staging folder and published
-together, ``report.json`` last, once everything succeeded: a run that fails late leaves the previous
-run's set whole.
+(``mv.mp4``, ``storyboard.html``, ``timeline.otio``, ``mv.srt`` with lyrics) are made in a staging
+folder and published together, ``report.json`` last, once everything succeeded: a run that fails late
+leaves the previous run's set whole (a run without lyrics removes an earlier run's ``mv.srt`` with it).
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FORMAT = "mv2desc.mv.generate/1"
+OUTPUTS = ("mv.mp4", "storyboard.html", "timeline.otio")  # published together, before report.json
+LYRICS_OUTPUT = "mv.srt"  # published with them when the run has lyrics; removed when it has none
 
 
 def clip_seed(seed: int, index: int) -> int:
@@ -53,12 +62,13 @@ def clip_seed(seed: int, index: int) -> int:
 
 
 def _keyframe(gen, cfg: GenerateConfig, cache: ClipCache, style: StyleSheet, description: str, seed: int,
-              reference: np.ndarray | None = None) -> np.ndarray:
-    """One keyframe (the shot as the prompt, the style sheet as the style prompt), from the cache or made
-    and cached now under a hash of the generator's identity, both prompts, size, seed and reference."""
+              reference: np.ndarray | None = None, label: str | None = None) -> np.ndarray:
+    """One keyframe (the shot as the prompt, the style sheet as the style prompt; both with the motif of
+    section ``label`` when the sheet has one), from the cache or made and cached now under a hash of the
+    generator's identity, both prompts, size, seed and reference."""
     from mv2desc.mvgen.cache import image_hash
 
-    shot, sheet = style.shot(description), style.prefix()
+    shot, sheet = style.keyframe_prompts(description, label)
     key = fingerprint({"generator": gen.identity(), "prompt": shot, "style": sheet, "negative": cfg.negative_prompt,
                        "size": [cfg.video.width, cfg.video.height], "seed": seed, "reference": image_hash(reference)}, length=20)
     image = cache.load_keyframe(key)
@@ -74,8 +84,13 @@ def _keyframes(cfg: GenerateConfig, cache: ClipCache, style: StyleSheet, segment
     from tqdm.auto import tqdm
 
     gen = build_keyframes(cfg)  # loads no weights until a keyframe is missing from the cache
-    return [_keyframe(gen, cfg, cache, style, s["description"], clip_seed(cfg.seed, s["index"]))
+    return [_keyframe(gen, cfg, cache, style, s["description"], clip_seed(cfg.seed, s["index"]), label=_label(s))
             for s in tqdm(segments, desc="keyframes", unit="segment", leave=False)]
+
+
+def _label(segment: dict) -> str | None:
+    """The section label of a pipeline segment (None without structure)."""
+    return segment["section"]["label"] if segment.get("section") else None
 
 
 def _last_frame(path: Path) -> np.ndarray:
@@ -98,7 +113,7 @@ def _render_chained(cfg: GenerateConfig, renderer: ClipRenderer, cache: ClipCach
     requests, keys, cached, keyframes = [], [], [], []
     previous: np.ndarray | None = None
     for s, c in zip(tqdm(segments, desc=f"keyframes + clips ({renderer.name}, chained)", unit="clip"), cues):
-        image = _keyframe(gen, cfg, cache, style, s["description"], clip_seed(cfg.seed, s["index"]), previous)
+        image = _keyframe(gen, cfg, cache, style, s["description"], clip_seed(cfg.seed, s["index"]), previous, _label(s))
         request = _requests(cfg, [s], style, [c], [image])[0]
         key = clip_key(renderer.identity(), request, encoding)
         hit = cache.has_clip(key) and s["index"] != cfg.redo
@@ -111,16 +126,18 @@ def _render_chained(cfg: GenerateConfig, renderer: ClipRenderer, cache: ClipCach
 
 
 def _requests(cfg: GenerateConfig, segments: list[dict], style: StyleSheet, cues, keyframes) -> list[ClipRequest]:
-    return [
-        ClipRequest(
-            index=s["index"], prompt=style.prompt(s["description"]), negative_prompt=cfg.negative_prompt,
+    """One request per segment: the prompt with its section's motif, and the motif's place and palette."""
+    out = []
+    for k, (s, c) in enumerate(zip(segments, cues)):
+        motif = style.motif(_label(s))
+        out.append(ClipRequest(
+            index=s["index"], prompt=style.prompt(s["description"], _label(s)), negative_prompt=cfg.negative_prompt,
             description=s["description"], duration_s=round(s["end_s"] - s["start_s"], 4), fps=cfg.video.fps,
             width=cfg.video.width, height=cfg.video.height, seed=clip_seed(cfg.seed, s["index"]), energy=c.energy,
-            onsets_s=c.onsets_s, beats_s=c.beats_s, palette=style.palette,
-            keyframe=keyframes[k] if keyframes else None,
-        )
-        for k, (s, c) in enumerate(zip(segments, cues))
-    ]
+            onsets_s=c.onsets_s, beats_s=c.beats_s, palette=motif.palette if motif else style.palette,
+            motif=motif.place if motif else "", keyframe=keyframes[k] if keyframes else None,
+        ))
+    return out
 
 
 def _render(cfg: GenerateConfig, renderer: ClipRenderer, cache: ClipCache, requests: list[ClipRequest],
@@ -221,7 +238,7 @@ def check_settings(cfg: GenerateConfig) -> list[str] | None:
     :class:`UserError`s). Returns the render workers' GPU ids (None: CPU)."""
     if not cfg.song or not cfg.out:
         raise UserError("need a SONG and --out DIR: mv2desc mv generate SONG --out DIR")
-    refuse_inputs({"--out": cfg.out}, [cfg.song, cfg.captioner, cfg.scores.clip_model])
+    refuse_inputs({"--out": cfg.out}, [cfg.song, cfg.captioner, cfg.scores.clip_model, cfg.lyrics])
     if cfg.scores.clip_model:
         clip = Path(cfg.scores.clip_model)
         if not (clip / "config.json").is_file():
@@ -238,9 +255,12 @@ def _describe(cfg: GenerateConfig, song: Song) -> SongDescription:
     """Segments and descriptions; the beats are ``song.beats(cfg.sync.music)``, tracked once for the run."""
     from mv2desc.describe.song import DescribeConfig, describe_song
 
-    describe_cfg = DescribeConfig(segments=cfg.segments, beats=cfg.sync.music, seed=cfg.seed)
+    describe_cfg = DescribeConfig(segments=cfg.segments, beats=cfg.sync.music, seed=cfg.seed, sections=cfg.sections,
+                                  structure=cfg.structure, lyrics=cfg.lyrics or None, snap_to_lyrics=cfg.snap_to_lyrics,
+                                  snap_max_shift_s=cfg.snap_max_shift_s)
     desc = describe_song(song, cfg.captioner or None, describe_cfg)
-    log.info("%d segments (%s describer), %.1f s, %.0f bpm", len(desc.segments), desc.describer, desc.duration_s, desc.tempo_bpm)
+    log.info("%d segments (%s describer), %.1f s, %.0f bpm%s", len(desc.segments), desc.describer, desc.duration_s, desc.tempo_bpm,
+             f", sections {''.join(desc.structure.labels)}" if desc.structure is not None else "")
     return desc
 
 
@@ -250,6 +270,9 @@ def _segments(out: Path, cfg: GenerateConfig, song: Song, desc: SongDescription)
         {"index": k, "start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3), "bars": s.bars, "description": s.description}
         for k, s in enumerate(desc.segments)])
     write_segments(out / "segments.json", cfg.song, song.fingerprint, segments)
+    for s, d in zip(segments, desc.segments):  # what the run adds to each segment: its section and lyric lines
+        s["section"] = {"label": d.section.label, "name": d.section.name} if d.section is not None else None
+        s["lyrics"] = [ln.to_dict() for ln in d.lyrics]
     return segments, moves
 
 
@@ -293,10 +316,14 @@ def _scores(cfg: GenerateConfig, video: Path, shown: list[dict], segments: list[
     return scores, consistency, thumbs, frames, clip
 
 
-def _publish(stage: Path, out: Path, names: tuple[str, ...], report: dict) -> None:
+def _publish(stage: Path, out: Path, names: tuple[str, ...], report: dict, stale: tuple[str, ...] = ()) -> None:
     """Move one run's outputs from ``stage`` into ``out`` together, ``report.json`` last (the previous
-    report goes first, so a set without a report is never taken for a finished one)."""
+    report goes first, so a set without a report is never taken for a finished one). ``stale``: outputs
+    an earlier run may have left that this run does not make (``mv.srt`` of a run with lyrics), removed
+    with the previous report, so the published set is this run's alone."""
     (out / "report.json").unlink(missing_ok=True)
+    for name in stale:
+        (out / name).unlink(missing_ok=True)
     for name in names:
         os.replace(stage / name, out / name)
     atomic_write_json(out / "report.json", report)
@@ -319,6 +346,10 @@ def generate(cfg: GenerateConfig) -> dict[str, Any]:
     t_start, timing = time.perf_counter(), {}
     gpus = check_settings(cfg)
     song = Song.load(cfg.song)  # the one decode; MediaError for a missing/unreadable file, before anything is written
+    if cfg.lyrics:  # a missing, empty or malformed lyrics file: one line, before anything is written
+        from mv2desc.lyrics import read_lyrics
+
+        read_lyrics(cfg.lyrics, duration_s=song.duration_s)
     out = prepare_out_dir(cfg.out)
     with folder_lock(out, "generate", busy="another 'mv2desc mv generate'"):
         return _generate(cfg, out, song, gpus, t_start, timing)
@@ -376,15 +407,25 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
                 "out_start_s": a, "out_end_s": b, "n_music_beats": int(np.count_nonzero((music >= a) & (music < b))),
                 "n_matched": x["n_matched"], "bas_visual": _segment_bas(visual, music, a, b, cfg.sync.metrics.sigma_s),
                 "measured": {"tempo_bpm": round(m.tempo_bpm, 2), "rms_db_mean": round(m.rms_db_mean, 2), "key": m.key, "mode": m.mode},
+                "section": s["section"], "motif": r.motif or None, "lyrics": s["lyrics"],
                 **({"clipsim": clip["per_segment"][k], "clip_text": clip["texts"][k]} if clip else {}),
             })
+        sections = [x.to_dict() for x in desc.structure.sections] if desc.structure is not None else []
+        lines = list(desc.lyrics.lines) if desc.lyrics is not None else []
+        if lines:
+            from mv2desc.lyrics import add_subtitle_track, write_srt
+
+            write_srt(lines, stage / LYRICS_OUTPUT)
+            if cfg.subtitles:  # the lines as a mov_text track of mv.mp4 (packets copied, nothing re-encoded)
+                add_subtitle_track(stage / "mv.mp4", lines)
 
         page = render_storyboard(
             title=f"{Path(cfg.song).stem} — music video storyboard", style=style.to_dict(), scores=scores, notes=notes,
             song={"path": cfg.song, "duration_s": desc.duration_s, "tempo_bpm": desc.tempo_bpm, "key": desc.key, "mode": desc.mode,
                   "renderer": cfg.renderer, "describer": desc.describer},
             strip_svg=beat_strip(_envelope(song), desc.duration_s, list(music), list(beats.downbeats_s),
-                                 [(s["start_s"], s["end_s"]) for s in segments], list(visual)),
+                                 [(s["start_s"], s["end_s"]) for s in segments], list(visual), sections=sections,
+                                 colours={label: m.palette[0] for label, m in style.motifs.items()}),
             segments=[{**row, "thumbnail": jpeg_data_uri(th) if th is not None else ""} for row, th in zip(seg_rows, thumbs)],
         )
         atomic_write_bytes(stage / "storyboard.html", page.encode("utf-8"))
@@ -392,13 +433,15 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
         write_timeline(stage / "timeline.otio", build_timeline(
             Path(cfg.song).stem, cfg.song, desc.duration_s, cfg.video.fps, [x | {"description": descriptions[x["segment"]]} for x in shown],
             [float(b) for b in beats.beats_s], [float(b) for b in beats.downbeats_s],
-            base_dir=out if cfg.timeline_paths == "relative" else None))
+            base_dir=out if cfg.timeline_paths == "relative" else None, sections=sections, lyrics=[ln.to_dict() for ln in lines]))
+        published = OUTPUTS + ((LYRICS_OUTPUT,) if lines else ())
 
         timing["total"] = time.perf_counter() - t_start
         report = {
             "format": FORMAT,
             "song": {"path": cfg.song, "fingerprint": fp, **{k: v for k, v in desc.to_dict().items() if k not in ("segments", "song")}},
-            "outputs": {name: str(out / name) for name in ("mv.mp4", "report.json", "storyboard.html", "timeline.otio", "segments.json")},
+            "outputs": {name: str(out / name) for name in ("mv.mp4", "report.json", "storyboard.html", "timeline.otio", "segments.json",
+                                                          *published[len(OUTPUTS):])},
             "describer": desc.describer,
             "notes": notes,
             "style_sheet": style.to_dict(),
@@ -406,6 +449,9 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
             "render": {"clips": len(keys), "rendered": len(keys) - sum(cached), "cached": sum(cached), "redo": cfg.redo,
                        "devices": cfg.devices, "gpus": gpus, "cache_dir": str(cache.root), "fill": cfg.fill},
             "edits": edit_moves,
+            "lyrics": None if desc.lyrics is None else {
+                "source": desc.lyrics.source, "timed": desc.lyrics.timed, "lines": len(lines), "srt": str(out / LYRICS_OUTPUT) if lines else None,
+                "subtitle_track": bool(cfg.subtitles and lines), "snapped": bool(cfg.snap_to_lyrics and desc.lyrics.timed)},
             "scores": scores,
             "scores_conventions": {"palette_consistency": "mean pairwise histogram intersection of per-segment HSV colour histograms "
                                    "(16x4x4 bins) of frames sampled from mv.mp4, in [0, 1]",
@@ -421,7 +467,7 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
             "config": asdict(cfg),
             "timing_s": {k: round(v, 2) for k, v in timing.items()},
         }
-        _publish(stage, out, ("mv.mp4", "storyboard.html", "timeline.otio"), report)
+        _publish(stage, out, published, report, stale=() if lines else (LYRICS_OUTPUT,))
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     log.info("wrote %s (%.1f s, BAS %s, palette consistency %.3f) in %.1f s", out / "mv.mp4", sync["output"]["duration_s"],

@@ -4,7 +4,10 @@
   into its cached clip file (with a ``LinearTimeWarp`` effect giving the mean speed where the sync
   engine stretched it);
 * an audio track: the song, whole;
-* markers: every beat and downbeat on the audio track, every segment boundary on the video track.
+* markers: every beat and downbeat on the audio track, every segment boundary on the video track;
+  with structure, each section on the audio track (named ``section A: chorus``, spanning the section,
+  purple), and with lyrics each line (named ``lyric: <the line>``, spanning it, cyan); their metadata
+  (``mv2desc.kind``: ``section`` | ``lyric``) says which is which.
 
 Times use the video's frame rate. Media are referenced relative to the timeline's folder (``base_dir``:
 a copied output folder still opens in an editor), or by absolute ``file://`` URL without it.
@@ -33,14 +36,18 @@ def _range(start: float, duration: float, rate: float) -> otio.opentime.TimeRang
     return otio.opentime.TimeRange(_t(start, rate), _t(duration, rate))
 
 
-def _marker(name: str, t: float, rate: float, colour: str) -> otio.schema.Marker:
-    return otio.schema.Marker(name=name, marked_range=_range(t, 0.0, rate), color=colour)
+def _marker(name: str, t: float, rate: float, colour: str, duration: float = 0.0, metadata: dict | None = None) -> otio.schema.Marker:
+    return otio.schema.Marker(name=name, marked_range=_range(t, duration, rate), color=colour,
+                              metadata={"mv2desc": metadata} if metadata else None)
 
 
 def build_timeline(name: str, song: str, song_duration_s: float, fps: float, shown: list[dict],
-                   beats_s: list[float], downbeats_s: list[float], base_dir: str | os.PathLike | None = None) -> otio.schema.Timeline:
+                   beats_s: list[float], downbeats_s: list[float], base_dir: str | os.PathLike | None = None, *,
+                   sections: list[dict] = (), lyrics: list[dict] = ()) -> otio.schema.Timeline:
     """``shown``: per clip on screen, ``{"segment", "path", "clip_duration_s", "src_start_s", "src_end_s",
-    "out_start_s", "out_end_s", "description"}`` in output order."""
+    "out_start_s", "out_end_s", "description"}`` in output order. ``sections``: ``{start_s, end_s, label,
+    name, confidence}`` (:meth:`mv2desc.structure.Section.to_dict`); ``lyrics``: ``{start_s, end_s, text}``
+    (:meth:`mv2desc.lyrics.LyricLine.to_dict`): markers on the audio track."""
     timeline = otio.schema.Timeline(name=name, global_start_time=_t(0.0, fps))
     video = otio.schema.Track(name="MV", kind=otio.schema.TrackKind.Video)
     for c in shown:
@@ -68,6 +75,14 @@ def build_timeline(name: str, song: str, song_duration_s: float, fps: float, sho
         audio.markers.append(_marker("beat", t, fps, otio.schema.MarkerColor.YELLOW))
     for t in downbeats_s:
         audio.markers.append(_marker("downbeat", t, fps, otio.schema.MarkerColor.RED))
+    for sec in sections:
+        audio.markers.append(_marker(f"section {sec['label']}: {sec['name']}", sec["start_s"], fps, otio.schema.MarkerColor.PURPLE,
+                                     sec["end_s"] - sec["start_s"], {"kind": "section", **sec}))
+    for ln in lyrics:
+        text = " ".join(ln["text"].split())
+        audio.markers.append(_marker(f"lyric: {text}", ln["start_s"], fps, otio.schema.MarkerColor.CYAN,
+                                     max(ln["end_s"] - ln["start_s"], 0.0),
+                                     {"kind": "lyric", "text": ln["text"], "approximate": bool(ln.get("approximate"))}))
     timeline.tracks.append(video)
     timeline.tracks.append(audio)
     return timeline

@@ -43,6 +43,18 @@ SCENES: dict[str, str] = {
 }
 SHAPES = ("orbs", "blocks", "bars", "waves", "stars", "shards", "trunks")
 
+# places of the style sheet's recurring motifs (mv2desc.mvgen.style.Motif): one per shape family, so the
+# procedural renderer draws two motifs' places differently (scene_of: rooftop -> blocks, beach -> waves, ...)
+PLACES = (
+    "a rain-soaked rooftop above the sleeping streets",
+    "an empty beach where the waves break at dusk",
+    "a forest clearing ringed by tall trees",
+    "a desert road running towards red mountains",
+    "a crowded club stage under sweeping strobes",
+    "a night sky full of stars above a lonely hill",
+    "a bare white room with one hanging lamp",
+)
+
 _WORD = re.compile(r"[a-z][a-z-]*")
 
 

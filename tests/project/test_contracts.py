@@ -215,7 +215,7 @@ def test_feature_spec_round_trips_and_names_the_first_mismatch():
     with pytest.raises(FeatureSpecMismatch, match=r"model.audio.clap_dim is 512 .* clap_dim=32 \(set --model.audio.clap_dim 32\)"):
         spec.check_model(AudioEncoderConfig())
     with pytest.raises(FeatureSpecMismatch, match=r"streams wants \['clap'\]"):
-        FeatureSpec(streams=("lld", "functionals", "rhythm")).check_model(AudioEncoderConfig(clap_dim=32))
+        FeatureSpec(streams=("lld", "functionals", "rhythm", "tonal")).check_model(AudioEncoderConfig(clap_dim=32))
     spec.check_model(AudioEncoderConfig(clap_dim=32))
 
 

@@ -29,7 +29,11 @@ class ClipRequest:
         energy: the segment's loudness, 0 (quiet) .. 1 (loud), relative to the song.
         onsets_s: onset times inside the segment, seconds from its start.
         beats_s: music beat times inside the segment, seconds from its start.
-        palette: the style sheet's colours, RGB 0..255, most important first.
+        palette: the style sheet's colours, RGB 0..255, most important first (with a ``motif``: the
+            motif's palette, its key colour first).
+        motif: the place of the recurring motif of this segment's section (every section with the same
+            label gets the same one; :class:`mv2desc.mvgen.style.Motif`), or "" without one. With a
+            motif the procedural renderer draws the place's shapes and leads with ``palette``.
         keyframe: the first frame to animate, ``(H, W, 3)`` uint8, or None (procedural draws its own).
         last_frame: an optional target last frame (renderers that support transitions, e.g. Wan).
     """
@@ -47,6 +51,7 @@ class ClipRequest:
     onsets_s: tuple[float, ...] = ()
     beats_s: tuple[float, ...] = ()
     palette: tuple[tuple[int, int, int], ...] = field(default_factory=tuple)
+    motif: str = ""
     keyframe: np.ndarray | None = field(default=None, compare=False, repr=False)
     last_frame: np.ndarray | None = field(default=None, compare=False, repr=False)
 

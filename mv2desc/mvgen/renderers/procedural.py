@@ -3,6 +3,10 @@
 * **palette**: colour words in the segment's description first, then the style sheet's palette;
 * **shapes**: the first scene word picks a family (city -> blocks, ocean -> waves, night -> stars, ...;
   :data:`mv2desc.mvgen.words.SCENES`); more shapes when the segment is louder;
+* **motif** (a segment of a song with sections, ``ClipRequest.motif``): the motif's place picks the
+  shape family and its palette leads (the description's colours come after it): the background is lit
+  by the motif's key colour, so every section with the same label (every chorus) has the same colours
+  and shapes, and a section with another label looks different;
 * **motion**: everything travels in one direction per interval, accelerating from rest, and **stops
   dead on a beat** (every ``stop_every`` beats; calm words halve the stops, intense words double them):
   a sharp deceleration that the sync engine's optical-flow detector reads as a visual beat. The
@@ -58,10 +62,15 @@ def flash(times: np.ndarray, onsets: tuple[float, ...], decay_s: float = 0.08) -
     return np.minimum(gain, 1.35)
 
 
-def _background(palette: list[tuple[int, int, int]], w: int, h: int, texture: float, rng: np.random.Generator):
-    """(gradient ``(H, W, 3)`` float32, texture ``(2H, 2W)`` float32 in -1..1, mirror-tiled: no seams)."""
-    dark = min(palette, key=sum)
-    other = palette[1] if palette[0] == dark and len(palette) > 1 else palette[0]
+def _background(palette: list[tuple[int, int, int]], w: int, h: int, texture: float, rng: np.random.Generator,
+                key: tuple[int, int, int] | None = None):
+    """(gradient ``(H, W, 3)`` float32, texture ``(2H, 2W)`` float32 in -1..1, mirror-tiled: no seams).
+    ``key``: a motif's key colour, which lights the gradient (dark at the top, the colour itself below)."""
+    if key is not None:
+        dark, other = tuple(int(c * 0.35) for c in key), key
+    else:
+        dark = min(palette, key=sum)
+        other = palette[1] if palette[0] == dark and len(palette) > 1 else palette[0]
     top = np.array(dark, np.float32)
     bottom = 0.55 * np.array(dark, np.float32) + 0.45 * np.array(other, np.float32)
     ramp = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
@@ -90,15 +99,21 @@ class ProceduralRenderer:
         """Frames ``(T, H, W, 3)`` uint8 RGB, ``T = round(duration_s * fps)``."""
         cfg, w, h = self.cfg, request.width, request.height
         rng = np.random.default_rng(request.seed)
-        palette = (colours_in(request.description) + list(request.palette))[:6] or [(40, 40, 60), (240, 130, 40), (60, 170, 200)]
+        if request.motif and request.palette:  # the motif's palette leads, its place picks the shapes
+            palette = list(dict.fromkeys([*request.palette, *colours_in(request.description)]))[:6]
+            scene = scene_of(request.motif, default=scene_of(request.description))
+            key = tuple(request.palette[0])
+        else:
+            palette = (colours_in(request.description) + list(request.palette))[:6] or [(40, 40, 60), (240, 130, 40), (60, 170, 200)]
+            scene = scene_of(request.description)
+            key = None
         stops_mult, travel_mult = pace_of(request.description)
-        scene = scene_of(request.description)
         n_frames = max(1, round(request.duration_s * request.fps))
         times = np.arange(n_frames) / request.fps
         travel = cfg.travel * w * (0.4 + 0.6 * request.energy) * travel_mult
         cam = camera_path(times, stop_times(request, cfg.stop_every, stops_mult), travel, rng)
         gain = flash(times, request.onsets_s)
-        grad, tex = _background(palette, w, h, cfg.texture, rng)
+        grad, tex = _background(palette, w, h, cfg.texture, rng, key)
         shapes = _Shapes(scene, palette, w, h, max(3, round(cfg.shapes * (0.5 + request.energy))), rng)
         out = np.empty((n_frames, h, w, 3), dtype=np.uint8)
         for i in range(n_frames):

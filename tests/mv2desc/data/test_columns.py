@@ -20,7 +20,9 @@ def test_the_row_schema_declares_every_named_column():
     assert named <= set(FEATURES)
     assert set(FEATURE_COLUMNS) == set(c.FEATURE_COLUMNS)
     assert {col for cols in c.STREAM_COLUMNS.values() for col in cols} | set(c.MEASURED_COLUMNS) <= set(c.FEATURE_COLUMNS)
+    assert set(c.CONTEXT_COLUMNS) <= set(c.FEATURE_COLUMNS) and set(c.CONTEXT_COLUMNS) == {"onset_rate", "rms_db_slope"}
     assert set(c.ATTRIBUTE_COLUMNS.values()) <= set(c.MEASURED_COLUMNS)
+    assert not set(c.CONTEXT_COLUMNS) & (set(c.ATTRIBUTE_COLUMNS.values()) | set(c.MEASURED_COLUMNS))  # stated, not checked
 
 
 def test_the_extractors_write_the_named_columns():
@@ -30,7 +32,8 @@ def test_the_extractors_write_the_named_columns():
 
     y = render(SongSpec(tempo_bpm=120.0, duration_s=4.0, seed=1), 22050)
     out = RhythmExtractor(RhythmSettings())(y)
-    assert set(out) == set(c.STREAM_COLUMNS["rhythm"]) | {c.TEMPO, c.LOUDNESS, c.KEY, c.MODE, c.KEY_CONFIDENCE, c.CHROMA, c.CHROMA_MEAN}
+    assert set(out) == (set(c.STREAM_COLUMNS["rhythm"]) | set(c.STREAM_COLUMNS["tonal"]) | set(c.CONTEXT_COLUMNS)
+                        | {c.TEMPO, c.LOUDNESS, c.KEY, c.MODE, c.KEY_CONFIDENCE, c.CHROMA_MEAN})
 
 
 def test_the_describer_and_the_video_prompts_read_the_measured_columns():
@@ -60,7 +63,8 @@ def test_the_metric_and_evaluation_use_the_named_attributes():
     assert set(attributes.attribute_consistency(["slow"], [only_named])) >= set(c.ATTRIBUTE_COLUMNS)
     assert set(pairs._ATTRIBUTE_KEYS) == set(c.ATTRIBUTE_COLUMNS.values())
     assert pairs._attributes(only_named, "line 1") == only_named
-    assert set(RowDataset.MEASURED) == set(c.ATTRIBUTE_COLUMNS.values())
+    assert set(RowDataset.MEASURED) == set(c.ATTRIBUTE_COLUMNS.values()) | set(c.PROMPT_MEASURED_COLUMNS)
+    assert set(c.CONTEXT_COLUMNS) <= set(RowDataset.COLUMNS)  # the prompt's onset_rate / rms_db_slope reach training
     assert set(c.ATTRIBUTE_COLUMNS.values()) | set(c.AUDIO_COLUMNS) <= set(RowDataset.COLUMNS)
     assert set(measured({**_measured_row(), c.ID: "x"})) == set(c.ATTRIBUTE_COLUMNS.values())
     run = {"bleu4": 0.0, "cider": 0.0, "attributes": 0.0, "per_attribute": dict.fromkeys(c.ATTRIBUTES, 0.5)}
@@ -79,8 +83,8 @@ def test_the_prompt_context_and_the_collator_read_the_named_columns():
     cfg = AudioEncoderConfig(clap_dim=4)
     full = {c.DURATION: 2.0, c.LLD: np.ones((3, cfg.lld_dim)), c.FUNCTIONALS: np.ones(cfg.functionals_dim),
             c.CLAP_WINDOWS: np.ones((1, 4)), c.CLAP_STARTS: [0.0], c.CLAP_CLIP: np.ones(4),
-            c.ONSET: np.ones(5), c.RMS: np.ones(5), c.BEATS: [0.1]}
+            c.ONSET: np.ones(5), c.RMS: np.ones(5), c.BEATS: [0.1], c.CHROMA: np.ones((2, 12)), c.TONNETZ: np.ones((2, 6))}
     assert set(full) == set(c.AUDIO_COLUMNS)
     batch = collate_audio([full], cfg, FeatureSpec(clap_dim=4))
     assert batch.lld_mask.all() and batch.functionals_mask.all() and batch.clap_mask.all() and batch.clap_clip_mask.all()
-    assert batch.rhythm_mask.all() and float(batch.duration_s[0]) == 2.0
+    assert batch.rhythm_mask.all() and batch.tonal_mask.all() and float(batch.duration_s[0]) == 2.0

@@ -12,8 +12,8 @@ from mv2desc.data.feature_config import ClapSettings, FeatureConfig, OpenSmileSe
 from mv2desc.data.spec import DEFAULT_SPEC, FeatureSpec
 
 DEMO = REPO / "assets" / "demo-captioner"
-FROM_CONFIG = ("streams", "lld_hop_s", "clap_window_s", "clap_hop_s", "rhythm_hop_s", "max_duration_s", "opensmile_sample_rate",
-               "rhythm_sample_rate", "beat_tracker")
+FROM_CONFIG = ("streams", "lld_hop_s", "clap_window_s", "clap_hop_s", "rhythm_hop_s", "tonal_hop_s", "max_duration_s",
+               "opensmile_sample_rate", "rhythm_sample_rate", "beat_tracker")
 
 
 def test_the_defaults_are_feature_configs():
@@ -22,6 +22,7 @@ def test_the_defaults_are_feature_configs():
     assert default == dataclasses.replace(derived, extraction={}, clap_model="") == DEFAULT_SPEC
     cfg = FeatureConfig()
     assert (default.lld_hop_s, default.rhythm_hop_s) == (cfg.opensmile.lld_hop_s, cfg.rhythm.frame_hop_s)
+    assert (default.tonal_hop_s, default.tonal_dim) == (cfg.rhythm.tonal_hop_s, 18)
     assert (default.clap_window_s, default.clap_hop_s, default.max_duration_s) == (cfg.clap.window_s, cfg.clap.hop_s, cfg.max_duration_s)
     assert derived.extraction == cfg.to_dict() and derived.feature_config() == cfg
 
@@ -30,12 +31,13 @@ def test_from_config_follows_every_setting_and_leaves_a_disabled_streams_fields_
     cfg = FeatureConfig(max_duration_s=20.0, opensmile=OpenSmileSettings(lld_pool=2, sample_rate=8000),
                         clap=ClapSettings(window_s=4.0, hop_s=2.0), rhythm=RhythmSettings(sample_rate=16000, hop_length=256))
     spec = FeatureSpec.from_config(cfg, clap_dim=32)
-    assert spec.streams == ("lld", "functionals", "rhythm", "clap") and spec.clap_dim == 32
+    assert spec.streams == ("lld", "functionals", "rhythm", "tonal", "clap") and spec.clap_dim == 32
     assert (spec.lld_hop_s, spec.opensmile_sample_rate, spec.clap_window_s, spec.clap_hop_s) == (0.02, 8000, 4.0, 2.0)
     assert (spec.rhythm_hop_s, spec.rhythm_sample_rate, spec.max_duration_s) == (256 / 16000, 16000, 20.0)
+    assert spec.tonal_hop_s == 8 * 256 / 16000
     off = FeatureSpec.from_config(dataclasses.replace(cfg, opensmile=OpenSmileSettings(enabled=False, lld_pool=2),
                                                       clap=ClapSettings(enabled=False, window_s=4.0)))
-    assert off.streams == ("rhythm",) and off.clap_model == ""
+    assert off.streams == ("rhythm", "tonal") and off.clap_model == ""
     assert (off.lld_hop_s, off.clap_window_s) == (DEFAULT_SPEC.lld_hop_s, DEFAULT_SPEC.clap_window_s)  # as older specs record them
 
 

@@ -1,4 +1,4 @@
-"""One vocabulary of tempo/energy/mode classes (mv2desc/describe/classes.py), used by the describer,
+"""One vocabulary of tempo/energy/mode classes (mv2desc/data/classes.py), used by the describer,
 the attribute metric and the style sheet: each output is compared with the audio it was made from.
 
 Issue 17, items 6 (the style sheet follows the song), 10 (the metric reads common phrasing, and the
@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pytest
 
-from mv2desc.describe import classes
+from mv2desc.data import classes
 from mv2desc.describe.metadata import SongFacts, describe, load_rules
 from mv2desc.metrics.attributes import DEFAULT, attribute_consistency, audio_classes, text_classes
 

@@ -46,6 +46,8 @@ def audio_rows(seed: int, n: int = 2, duration: float = 8.0) -> list[dict]:
                 clap_window_starts_s=[0.0],
                 egemaps_functionals=rng.normal(size=88).tolist(),
                 clap_clip=rng.normal(size=32).tolist(),
+                chroma=rng.random((int(d / DEFAULT_SPEC.tonal_hop_s), 12)).tolist(),
+                tonnetz=rng.normal(scale=0.3, size=(int(d / DEFAULT_SPEC.tonal_hop_s), 6)).tolist(),
             )
         )
     return rows

@@ -2,7 +2,7 @@
 encoder + gated cross-attention from gate 0) on CPU, true vs shuffled audio, over seeds; BLEU-4, CIDEr
 and attribute consistency on held-out clips of unseen artists, with the split's chance level.
 
-    python benchmarks/learn_from_audio.py [--work bench_out/ablation] [--steps 1000] [--seeds 0 1 2]
+    python benchmarks/learn_from_audio.py [--work bench_out/ablation] [--steps 1000] [--seeds 0 1 2] [--generator midi|sine]
         [--set optim.gates_lr=1e-4 ...]   (any training override, e.g. to show what the gate rate does)
 """
 
@@ -28,6 +28,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--tracks", type=int, default=96)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--generator", choices=("midi", "sine"), default="midi", help="the songs: MIDI arrangements or sine tones")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="training overrides, e.g. optim.gates_lr=1e-4")
     args = ap.parse_args()
     from mv2desc.app import setup
@@ -37,11 +38,12 @@ def main() -> None:
 
     extra = tuple(x for kv in args.set for x in (f"--{kv.split('=', 1)[0]}", kv.split("=", 1)[1]))
     t0 = time.time()
-    r = audio_ablation(args.work, steps=args.steps, n_tracks=args.tracks, seeds=tuple(args.seeds), extra=extra)
+    r = audio_ablation(args.work, steps=args.steps, n_tracks=args.tracks, seeds=tuple(args.seeds), extra=extra,
+                       generator=args.generator)
     s = r["summary"]
     rows = [("BLEU-4", "bleu4"), ("CIDEr", "cider"), ("attribute consistency", "attributes"), ("  tempo", "tempo"),
             ("  energy", "energy"), ("  mode", "mode")]
-    print(f"\n{len(args.seeds)} seeds x {args.steps} steps, {r['true_audio'][0]['n_test']} held-out clips; overall chance level "
+    print(f"\n{args.generator} songs, {len(args.seeds)} seeds x {args.steps} steps, {r['true_audio'][0]['n_test']} held-out clips; overall chance level "
           f"{r['chance']:.3f}; {time.time() - t0:.0f} s")
     print("| metric | true audio | shuffled audio |\n|---|---|---|")
     for label, key in rows:

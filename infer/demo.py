@@ -56,6 +56,17 @@ def write_demo_song(path: Path, duration_s: float) -> Path:
     return write_audio(path, y, 44100)
 
 
+def _variety_line(v: dict) -> str:
+    """How varied the segments' texts are (measured on the written report)."""
+    if not v:
+        return "text variety: not reported"
+    line = f"{v['distinct']} distinct texts for {v['n']} segments"
+    if v.get("identical_neighbours"):
+        line += (f"; {v['identical_neighbours']} neighbouring pairs share a text ({v.get('identical_neighbours_differing', 0)} "
+                 "of them sound different: measured tempo, energy or mode class differs)")
+    return line
+
+
 def _closing(out: Path, train_steps: int, t0: float) -> list[str]:
     """What was built, where, what its quality is (measured on what was written), and what to run next."""
     metrics = json.loads((out / "eval" / "metrics.json").read_text(encoding="utf-8"))
@@ -80,6 +91,7 @@ def _closing(out: Path, train_steps: int, t0: float) -> list[str]:
         f"BAS {scores['bas_visual']:.3f} measured on the MP4)",
         f"               its segments' descriptions vs the audio measured on each: attribute consistency "
         f"{scores['attribute_consistency']:.2f} (chance level {scores['attribute_consistency_chance']:.2f})",
+        f"               {_variety_line(report['song'].get('variety') or {})}",
         f"  storyboard   {out / 'mv' / 'storyboard.html'}   timeline (OpenTimelineIO) {out / 'mv' / 'timeline.otio'}",
         f"  first segment's description: {first}",
         "",

@@ -70,8 +70,9 @@ def main() -> None:
     provenance = {
         "made_by": "python scripts/make_demo_captioner.py " + " ".join(sys.argv[1:]),
         "recipe": "configs/train/cpu_demo.yaml with init_from none, lr 1e-4, new_modules_lr 3e-3, gates_lr 3e-2 (audio_ablation.yaml's rates)",
-        "data": f"{args.tracks} synthetic tracks of {args.duration_s:g} s (mv2desc data example --seed {args.data_seed}), configs/data/demo.yaml "
-                "without identity or lyric motifs in the descriptions",
+        "data": f"{args.tracks} synthetic tracks of {args.duration_s:g} s (mv2desc data example --seed {args.data_seed}: General MIDI "
+                "arrangements rendered with FluidSynth + TimGM6mb), configs/data/demo.yaml without identity or lyric motifs in the "
+                "descriptions; prompts with the measured block, features with the tonal stream (feature spec format 2)",
         "steps": summary["global_step"], "train_loss": round(summary["train_loss"], 4), "seconds": round(time.time() - t0, 1),
         "held_out": {"n": metrics["n"], "bleu4": round(metrics["bleu4"], 4), "cider": round(metrics["cider"], 4),
                      "attribute_consistency": round(metrics["attributes"]["overall"]["score"], 4),

@@ -20,14 +20,18 @@ from train.fit import fit
 RECIPE = shipped("configs/train/audio_ablation.yaml")
 
 
-def build_audio_dependent_dataset(out: Path, n_tracks: int = 96, duration_s: float = 8.0, num_proc: int = 2) -> Path:
-    """Synthetic songs of distinct tempo / energy / mode -> metadata-source descriptions without lyric
+def build_audio_dependent_dataset(
+    out: Path, n_tracks: int = 96, duration_s: float = 8.0, num_proc: int = 2, generator: str = "midi"
+) -> Path:
+    """Synthetic songs of distinct tempo / energy / mode (``generator``: ``midi`` arrangements or ``sine`` tones, as
+    ``mv2desc data example --generator``) -> metadata-source descriptions without lyric
     motifs, title or artist (none of them is in the audio) -> an artist-disjoint dataset with a test split."""
     from mv2desc.cli import main as mv2desc  # the data app, through its command line (apps never import apps)
 
     root = out / "music4all"
     if not (root / "id_information.csv").is_file():
-        _check(mv2desc(["data", "example", "--out", str(root), "--n_tracks", str(n_tracks), "--duration_s", str(duration_s), "--seed", "7"]))
+        _check(mv2desc(["data", "example", "--out", str(root), "--n_tracks", str(n_tracks), "--duration_s", str(duration_s), "--seed", "7",
+                              "--generator", generator]))
     if not (out / "data" / "manifest.json").is_file():
         _check(mv2desc(
             ["data", "build", "--config", str(shipped("configs/data/demo.yaml")), "--root", str(root), "--out", str(out / "data"),
@@ -95,14 +99,14 @@ def summarise(runs: list[dict]) -> dict[str, dict[str, float]]:
 
 def audio_ablation(
     work: Path, *, steps: int = 1000, n_tracks: int = 96, seeds: tuple[int, ...] = (0, 1, 2), extra: tuple[str, ...] = (),
-    recipe: Path = RECIPE,
+    recipe: Path = RECIPE, generator: str = "midi",
 ) -> dict:
     """True vs shuffled audio over ``seeds``: per-run results and their mean ± spread."""
-    dataset = build_audio_dependent_dataset(work, n_tracks)
+    dataset = build_audio_dependent_dataset(work, n_tracks, generator=generator)
     true, shuffled = [], []
     for seed in seeds:
         true.append(train_and_score(dataset, work / f"true_audio_s{seed}", shuffled=False, steps=steps, seed=seed, extra=extra, recipe=recipe))
         shuffled.append(train_and_score(dataset, work / f"shuffled_audio_s{seed}", shuffled=True, steps=steps, seed=seed, extra=extra,
                                         recipe=recipe))
     return {"true_audio": true, "shuffled_audio": shuffled, "summary": {"true_audio": summarise(true), "shuffled_audio": summarise(shuffled)},
-            "chance": true[0]["chance"], "steps": steps, "n_tracks": n_tracks, "seeds": list(seeds)}
+            "chance": true[0]["chance"], "steps": steps, "generator": generator, "n_tracks": n_tracks, "seeds": list(seeds)}

@@ -28,7 +28,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from mv2desc.data.columns import KEY, LOUDNESS, MEASURED_COLUMNS, MODE, RMS, TEMPO
 from mv2desc.data.classes import (
     ENERGY_BINS_DB,
     ENERGY_CLASSES,
@@ -39,6 +38,7 @@ from mv2desc.data.classes import (
     stated_bpm,
     tempo_class,
 )
+from mv2desc.data.columns import KEY, LOUDNESS, MEASURED_COLUMNS, MODE, RMS, TEMPO
 from mv2desc.fingerprint import stable_hash
 
 MEASURED = MEASURED_COLUMNS  # feature columns the describer reads (mv2desc.data.columns)

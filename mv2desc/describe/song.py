@@ -43,6 +43,7 @@ from mv2desc.describe.segments import Segment, SegmentConfig, count_bars, segmen
 from mv2desc.errors import MediaError
 from mv2desc.lyrics import LyricLine, Lyrics, assign_lines, read_lyrics, snap_cuts
 from mv2desc.lyrics.timing import SNAP_MAX_SHIFT_S
+from mv2desc.metrics.agreement import text_variety
 from mv2desc.song import Song, as_song
 from mv2desc.structure import Section, Structure, StructureConfig
 from mv2desc.validation import positive
@@ -147,6 +148,9 @@ class SongDescription:
     segments: list[SegmentDescription]
     structure: Structure | None = None
     lyrics: Lyrics | None = None
+    # distinct texts, neighbours with identical text and how many of those sound different (measured
+    # tempo / energy / mode classes differ): mv2desc.metrics.agreement.text_variety
+    variety: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The command's JSON: plain values; ``structure`` as :meth:`mv2desc.structure.Structure.to_dict`,
@@ -282,7 +286,7 @@ def describe_song(
         song=str(path), duration_s=duration, tempo_bpm=float(beats.tempo_bpm), key=tonic, mode=mode, energy_db=energy_db,
         energy_class=energy_class(energy_db), tempo_class=tempo_class(float(beats.tempo_bpm)), beat_tracker=beats.tracker,
         n_beats=len(beats.beats_s), n_downbeats=len(beats.downbeats_s), describer=describer,
-        captioner=source, note=note,
+        captioner=source, note=note, variety=text_variety(texts, rows),
         segments=[
             SegmentDescription(s.start_s, s.end_s, t, s.bars, float(r[TEMPO]), str(r[KEY]), str(r[MODE]), float(r[LOUDNESS]),
                                section=sec, lyrics=tuple(lines))

@@ -41,7 +41,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mv2desc.data.columns import ATTRIBUTES, LOUDNESS, MODE, TEMPO
 from mv2desc.data.classes import (
     ENERGY_BINS_DB,
     ENERGY_CLASSES,
@@ -52,6 +51,7 @@ from mv2desc.data.classes import (
     mode_class,
     tempo_class,
 )
+from mv2desc.data.columns import ATTRIBUTES, LOUDNESS, MODE, TEMPO
 
 
 def _words(**classes: str) -> dict[str, tuple[str, ...]]:

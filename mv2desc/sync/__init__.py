@@ -5,7 +5,7 @@ Music beats come from :mod:`mv2desc.beats` and every decode/encode from :mod:`mv
 Modules (one job each):
 
 * :mod:`~mv2desc.sync.config` — validated settings (``SyncConfig`` and its parts);
-* :mod:`~mv2desc.sync.flow` / :mod:`~mv2desc.sync.visual_beats` — Farnebäck flow -> impact envelope -> visual beats;
+* :mod:`~mv2desc.sync.flow` / :mod:`~mv2desc.sync.visual_beats` — DIS optical flow -> impact envelope -> visual beats;
 * :mod:`~mv2desc.sync.matching` — DP matcher and the greedy / uniform baselines;
 * :mod:`~mv2desc.sync.warp` — piecewise-linear monotonic warps and frame resampling;
 * :mod:`~mv2desc.sync.plan` — clip segments on the song, cut on downbeats;

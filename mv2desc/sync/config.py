@@ -20,19 +20,25 @@ MATCHERS = ("dp", "greedy", "uniform")
 
 @dataclass
 class VisualBeatConfig:
-    """Visual beats from dense optical flow (Farnebäck).
+    """Visual beats from dense optical flow (DIS), see :mod:`mv2desc.sync.visual_beats`.
 
     Args:
         flow_height: frames are downscaled to this height (pixels, aspect kept) before optical flow.
         direction_bins: bins of the magnitude-weighted flow-direction histogram.
         smooth_s: Gaussian smoothing of the impact envelope (standard deviation, seconds; 0 = none).
-        highpass_s: the envelope minus its moving average over this window (seconds) is kept.
+        highpass_s: the envelope minus its moving median over this window (seconds) is kept (0 = off:
+            the impact of steady motion is already near zero).
         min_gap_s: two visual beats are at least this far apart (seconds).
-        min_impact: absolute floor of a visual beat's impact (drop of motion, in frame heights per
-            second averaged over the frame); below it, motion is taken for noise.
+        min_impact: absolute floor of a visual beat's impact (motion that ends, in frame heights per
+            second averaged over the frame); below it, motion is taken for flow noise (heavy grain
+            reaches about 0.002 at 24 fps).
         relative_threshold: a visual beat's impact is at least this fraction of the clip's largest.
         min_drop_fraction: a visual beat's deceleration removes at least this share of the motion it
-            started from (1 = a full stop; the jitter of a steady pan removes little).
+            started from, direction by direction (1 = a full stop or a reversal; the jitter of a steady
+            pan, or a slow-down, removes less).
+        local_threshold: a visual beat's impact is at least this fraction of the largest motion within
+            ``local_window_s`` before it (a floor relative to the motion around it, not to the clip).
+        local_window_s: see ``local_threshold`` (seconds).
         cut_threshold: a frame where more than this share of the picture changed from the previous
             frame beyond what the optical flow explains (by over 10 grey levels), and more than
             ``cut_ratio`` times the clip's median share, is a hard cut (fast objects change only
@@ -45,11 +51,13 @@ class VisualBeatConfig:
     flow_height: int = 96
     direction_bins: int = 8
     smooth_s: float = 0.0
-    highpass_s: float = 1.0
+    highpass_s: float = 0.0
     min_gap_s: float = 0.2
-    min_impact: float = 0.01
-    relative_threshold: float = 0.25
-    min_drop_fraction: float = 0.5
+    min_impact: float = 0.003
+    relative_threshold: float = 0.1
+    min_drop_fraction: float = 0.65
+    local_threshold: float = 0.2
+    local_window_s: float = 0.5
     cut_threshold: float = 0.3
     cut_ratio: float = 4.0
     low_motion: float = 0.01
@@ -65,6 +73,9 @@ class VisualBeatConfig:
             raise ValueError(f"min_drop_fraction must be in [0, 1], got {self.min_drop_fraction}")
         if not 0.0 <= self.relative_threshold < 1.0:
             raise ValueError(f"relative_threshold must be in [0, 1), got {self.relative_threshold}")
+        if not 0.0 <= self.local_threshold < 1.0:
+            raise ValueError(f"local_threshold must be in [0, 1), got {self.local_threshold}")
+        _at_least("local_window_s", self.local_window_s, 0.0)
         if not 0.0 < self.cut_threshold < 1.0:
             raise ValueError(f"cut_threshold must be in (0, 1), got {self.cut_threshold}")
         _at_least("cut_ratio", self.cut_ratio, 1.0)

@@ -1,31 +1,49 @@
-"""Per-frame motion features from dense optical flow (OpenCV Farnebäck) on downscaled grey frames.
+"""Per-frame motion features from dense optical flow (OpenCV DIS) on downscaled grey frames.
 
 For each pair of consecutive frames ``(i-1, i)`` the flow field is summarised by a direction
 histogram weighted by magnitude: bin ``b`` holds the mean over all pixels of ``|flow|`` for the pixels
-whose flow points into direction sector ``b``. Flow is expressed in frame heights per second, so the
-features do not depend on resolution or frame rate. A hard cut makes the flow meaningless; cuts are
-detected from the grey-level change that the flow cannot explain, and flagged. Held frames (the same
-picture again, as slowed-down or frame-rate-converted video has) carry no motion information: the
-motion is measured between new pictures and divided by the time between them, so holds do not look
-like stops.
+whose flow points into direction sector ``b``, each pixel shared between the two sectors nearest its
+direction (so motion along a sector border does not flicker between bins). Flow is expressed in
+frame heights per second, so the features do not depend on resolution or frame rate.
+
+Where the flow leaves much of the picture unexplained, or reports a sudden slow-down, it is searched
+again from a guess (the picture's global shift: a pan too fast for one search; the motion so far: a
+fast step lost) and the better-explaining flow is kept. A hard cut makes the flow meaningless; cuts are
+detected from the change that the flow cannot explain (on slightly blurred pictures, so fine texture
+does not count), and flagged. Held frames (the same picture again, as slowed-down or
+frame-rate-converted video has) carry no motion information: the motion is measured between new
+pictures and divided by the time between them.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-# Farnebäck parameters for small frames (about 96 px high): a 5-level pyramid with 15-pixel windows
-# follows displacements of a third of the picture per frame, which 7-8 fps clips need (with 3 levels
-# and 9-pixel windows the fast last step before a stop is underestimated and the beat comes early).
-_PYR_SCALE = 0.5
-_LEVELS = 5
-_WINSIZE = 15
-_ITERATIONS = 3
-_POLY_N = 5
-_POLY_SIGMA = 1.1
+# DIS (Kroeger et al. 2016) with OpenCV's "medium" preset: patch search on every pyramid level down to
+# full resolution, then variational refinement. On 96 px high frames it follows a pan of 10-15 px per
+# frame (1.2 frame heights per second at 8 fps), where Farnebäck (5 levels, 15 px windows) lost track
+# above about 8 px on fine texture, reported a hard cut and missed the stop; and it costs less CPU.
+_DIS_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
+_DIS_MIN_SIDE = 12  # DIS needs a picture at least this wide or high
+_dis = None
+# a new picture whose motion fell below this share of the previous one's, or whose change the flow
+# leaves unexplained beyond the cut threshold, gets a second flow search from a guess; the second flow
+# is kept when it leaves at most this share of the first one's unexplained change
+_RETRY_SLOWDOWN = 0.7
+_RETRY_GAIN = 0.9
+# a held frame: besides a mean grey-level change of at most hold_level, at most this share of the pixels
+# changed by more than _HOLD_PIXEL grey levels (a repeated picture re-encoded changes by 1-3 levels; a
+# small object moving slowly changes the mean by less than hold_level, but its edges a lot)
+_HOLD_PIXEL = 8
+_HOLD_SHARE = 0.002
+_CHANGE_BLUR = 1.0  # standard deviation (pixels) of the blur before measuring unexplained change
+# a cut persists: a picture up to this long after it is not explained by the one before it (after a
+# flash, it is)
+_TRANSIENT_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,10 @@ class MotionFeatures:
         held: ``(T,)`` bool, True where frame ``i`` repeats the previous picture (a held frame, as a
             frame-rate conversion or a slow-down makes): its row is zero, and the motion up to the
             next new picture is measured from the last new one over the whole gap.
+        lost: ``(T,)`` float32, share of what had just moved (the pixels the motion into the last new
+            picture landed on) that changes again into frame ``i`` beyond what the flow explains
+            (0-1): high where an object goes on moving but the flow lost it (a fast last step,
+            an occlusion), low where it stopped or where the flow follows it.
     """
 
     fps: float
@@ -49,6 +71,7 @@ class MotionFeatures:
     change: np.ndarray
     cuts: np.ndarray
     held: np.ndarray
+    lost: np.ndarray | None = None
 
     @property
     def speed(self) -> np.ndarray:
@@ -61,8 +84,29 @@ class MotionFeatures:
 
 
 def _flow(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
-    """Farnebäck flow ``(H, W, 2)``: ``prev[y, x] ~ cur[y + f[..., 1], x + f[..., 0]]`` (pixels)."""
-    return cv2.calcOpticalFlowFarneback(prev, cur, None, _PYR_SCALE, _LEVELS, _WINSIZE, _ITERATIONS, _POLY_N, _POLY_SIGMA, 0)
+    """DIS flow ``(H, W, 2)`` float32: ``prev[y, x] ~ cur[y + f[..., 1], x + f[..., 0]]`` (pixels)."""
+    global _dis
+    if max(prev.shape) < _DIS_MIN_SIDE:
+        return np.zeros((*prev.shape, 2), np.float32)
+    if _dis is None:  # one instance per process (workers fork or spawn their own)
+        _dis = cv2.DISOpticalFlow_create(_DIS_PRESET)
+    return _dis.calc(prev, cur, None)
+
+
+def _flow_from(prev: np.ndarray, cur: np.ndarray, init: np.ndarray) -> np.ndarray:
+    """Flow like :func:`_flow` near a guess ``init`` ``(H, W, 2)``: ``cur`` is warped back along the guess
+    and the flow of what remains is added to it."""
+    gx, gy = _grid(*prev.shape)
+    back = cv2.remap(cur, gx + init[..., 0], gy + init[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return _flow(prev, back) + init
+
+
+def _global_shift(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    """A uniform flow field ``(H, W, 2)``: the whole picture's translation (phase correlation)."""
+    (dx, dy), _ = cv2.phaseCorrelate(prev.astype(np.float32), cur.astype(np.float32))
+    flow = np.empty((*prev.shape, 2), np.float32)
+    flow[..., 0], flow[..., 1] = dx, dy
+    return flow
 
 
 def direction_histogram(flow: np.ndarray, bins: int, scale: float) -> np.ndarray:
@@ -71,9 +115,33 @@ def direction_histogram(flow: np.ndarray, bins: int, scale: float) -> np.ndarray
     ``scale`` converts pixels per frame to the output unit.
     """
     mag, ang = cv2.cartToPolar(flow[..., 0], flow[..., 1])
-    idx = np.minimum((ang * (bins / (2 * np.pi))).astype(np.int32), bins - 1)
-    hist = np.bincount(idx.ravel(), weights=mag.ravel(), minlength=bins)
-    return (hist * (scale / mag.size)).astype(np.float32)
+    pos = (ang.ravel() * (bins / (2 * np.pi))).astype(np.float64)  # sector centres at integers
+    lo = np.floor(pos)
+    w_hi = pos - lo
+    lo = lo.astype(np.int64) % bins
+    m = mag.ravel().astype(np.float64)
+    hist = np.bincount(lo, weights=m * (1.0 - w_hi), minlength=bins)
+    hist += np.bincount((lo + 1) % bins, weights=m * w_hi, minlength=bins)
+    return (hist[:bins] * (scale / mag.size)).astype(np.float32)
+
+
+def unexplained(prev: np.ndarray, cur: np.ndarray, flow: np.ndarray, level: int = 10) -> np.ndarray:
+    """``(H, W)`` bool, in ``prev``'s coordinates: where ``cur`` warped back along ``flow`` differs from
+    ``prev`` by more than ``level`` (grey ``(H, W)`` or colour ``(H, W, 3)``, any channel counts)."""
+    gx, gy = _grid(*prev.shape[:2])
+    back = cv2.remap(cur, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    diff = cv2.absdiff(prev, back)
+    if diff.ndim == 3:  # any channel (np.maximum: much faster than max(axis=2) over 3 values)
+        diff = np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2])
+    return diff > level
+
+
+@functools.cache
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates ``(x, y)``, each ``(h, w)`` float32 (read-only, shared)."""
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    gx.flags.writeable = gy.flags.writeable = False
+    return gx, gy
 
 
 def compensated_change(prev: np.ndarray, cur: np.ndarray, flow: np.ndarray, level: int = 10) -> float:
@@ -83,13 +151,29 @@ def compensated_change(prev: np.ndarray, cur: np.ndarray, flow: np.ndarray, leve
     onto ``prev``. Motion that the flow explains leaves little; motion it misses (a fast object)
     leaves a change where the object is; a hard cut changes nearly the whole picture.
     """
-    h, w = prev.shape[:2]
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    back = cv2.remap(cur, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    diff = cv2.absdiff(prev, back)
-    if diff.ndim == 3:
-        diff = diff.max(axis=2)
-    return float(np.count_nonzero(diff > level)) / (h * w)
+    miss = unexplained(prev, cur, flow, level)
+    return np.count_nonzero(miss) / miss.size
+
+
+def landed(flow: np.ndarray, min_px: float = 1.0) -> np.ndarray | None:
+    """``(H, W)`` bool, in the next picture's coordinates: where the pixels that moved by at least
+    ``min_px`` land (dilated by 2 pixels); None when nothing moved that far."""
+    h, w = flow.shape[:2]
+    ys, xs = np.nonzero(cv2.magnitude(flow[..., 0], flow[..., 1]) >= min_px)
+    if ys.size == 0:
+        return None
+    x2 = np.clip(np.rint(xs + flow[ys, xs, 0]), 0, w - 1).astype(np.intp)
+    y2 = np.clip(np.rint(ys + flow[ys, xs, 1]), 0, h - 1).astype(np.intp)
+    mask = np.zeros((h, w), np.uint8)
+    mask[y2, x2] = 1
+    return cv2.dilate(mask, np.ones((5, 5), np.uint8)).astype(bool)
+
+
+def _share(mask: np.ndarray, where: np.ndarray | None) -> float:
+    """Share of ``where`` (the whole picture when None) that ``mask`` covers."""
+    if where is None:
+        return np.count_nonzero(mask) / mask.size
+    return float(np.count_nonzero(mask & where)) / max(1, np.count_nonzero(where))
 
 
 def motion_features(
@@ -105,30 +189,76 @@ def motion_features(
 
     Flow is computed on grey levels; with colour frames, cuts between shots of equal brightness but
     different colour are seen too. A frame is a cut when the share of the picture that changed
-    beyond what motion explains (:func:`compensated_change`) exceeds ``cut_threshold`` and
-    ``cut_ratio`` times the clip's median; its flow is discarded. A frame whose mean grey level differs
-    from the last new picture by at most ``hold_level`` (0-255 scale) is a held frame.
+    beyond what motion explains (:func:`unexplained`, on pictures blurred by ``_CHANGE_BLUR``) exceeds
+    ``cut_threshold`` and ``cut_ratio`` times the clip's median, and the change persists (a picture up
+    to ``_TRANSIENT_S`` later is not explained by the last calm one before it either: a flash, which
+    fades, is no cut); its flow is discarded. A frame whose mean grey level differs from the last new
+    picture by at most ``hold_level`` (0-255 scale), with hardly a pixel changed visibly (a small
+    object moving slowly changes the mean little, but its edges a lot), is a held frame.
     """
     if frames.ndim not in (3, 4) or (frames.ndim == 4 and frames.shape[3] != 3):
         raise ValueError(f"frames must be (T, H, W) grey or (T, H, W, 3) RGB, got shape {frames.shape}")
     gray = frames if frames.ndim == 3 else np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
-    t, h, _ = gray.shape
+    t, h, w = gray.shape
     scale = fps / h  # pixels per frame -> frame heights per second
     hist = np.zeros((t, bins), dtype=np.float32)
     change = np.zeros(t, dtype=np.float32)
     held = np.zeros(t, dtype=bool)
     last = 0  # the last frame that showed a new picture
+    rate, speed, moved = None, 0.0, None  # the flow per frame into it, its speed, where it landed
+    lost = np.zeros(t, dtype=np.float32)
+    suspects = []  # (picture, the last calm picture before it): cuts, or flashes
+    calm = 0  # the last new picture that the flow explained (no cut, no flash, nothing lost)
+    # the change the flow leaves unexplained is measured on slightly blurred pictures: fine texture
+    # (foliage, grain, compression) then does not count a sub-pixel error of the flow as change
+    soft = [cv2.GaussianBlur(f, (0, 0), _CHANGE_BLUR) for f in frames] if _CHANGE_BLUR > 0 else frames
     for i in range(1, t):
-        if float(cv2.absdiff(gray[last], gray[i]).mean()) <= hold_level:
+        diff = cv2.absdiff(gray[last], gray[i])
+        if float(diff.mean()) <= hold_level and np.count_nonzero(diff > _HOLD_PIXEL) <= _HOLD_SHARE * diff.size:
             held[i] = True
             continue
+        gap = i - last
         flow = _flow(gray[last], gray[i])
-        hist[i] = direction_histogram(flow, bins, scale / (i - last))
-        change[i] = compensated_change(frames[last], frames[i], flow)
+        miss = unexplained(soft[last], soft[i], flow)
+        change[i] = _share(miss, None)
+        hist[i] = direction_histogram(flow, bins, scale / gap)
+        astray = change[i] > cut_threshold  # a cut, a flash, or motion the flow lost track of (a fast pan)
+        slower = rate is not None and float(hist[i].sum()) < _RETRY_SLOWDOWN * speed  # a stop, or a fast step lost
+        if (astray or slower) and max(h, w) >= _DIS_MIN_SIDE:
+            # search again from the picture's global shift (a cut, or a pan too fast) and from the motion
+            # so far (a fast step lost); keep the flow that explains clearly better the whole picture,
+            # respectively what had just moved (a stop leaves it in place, a lost step does not)
+            tries = [(_global_shift(gray[last], gray[i]), None)] if astray else []
+            if rate is not None:
+                tries.append((rate * gap, moved))
+            for start, where in tries:
+                retry = _flow_from(gray[last], gray[i], start)
+                retry_miss = unexplained(soft[last], soft[i], retry)
+                if _share(retry_miss, where) < _RETRY_GAIN * _share(miss, where):
+                    flow, miss = retry, retry_miss
+                    change[i] = _share(miss, None)
+                    hist[i] = direction_histogram(flow, bins, scale / gap)
+        if change[i] > cut_threshold:
+            suspects.append((i, calm))
+        elif change[i] <= 0.5 * cut_threshold:
+            calm = i
+        if moved is not None:
+            lost[i] = _share(miss, moved)
+        rate, speed, moved = flow / gap, float(hist[i].sum()), landed(flow)
         last = i
     new = ~held
     new[0] = False
     median = float(np.median(change[new])) if new.sum() > 1 else 0.0
     cuts = (change > cut_threshold) & (change > cut_ratio * median) & new
+    # a cut persists; a flash (a light, an explosion) fades: a picture shortly after it is explained by
+    # the last calm picture before it, and then it was not a cut
+    reach = max(1, round(_TRANSIENT_S * fps))
+    for i, before in suspects:
+        later = sorted({min(t - 1, i + d) for d in (reach, (reach + 1) // 2, 1)} - {i}, reverse=True) if cuts[i] else []
+        for j in later:  # the picture after the flash has faded first, then nearer ones (less motion since)
+            if _share(unexplained(soft[before], soft[j], _flow(gray[before], gray[j])), None) <= cut_threshold:
+                cuts[i] = False
+                break
     hist[cuts] = 0.0  # no flow across a cut
-    return MotionFeatures(float(fps), hist, change, cuts, held)
+    lost[cuts] = 0.0
+    return MotionFeatures(float(fps), hist, change, cuts, held, lost)

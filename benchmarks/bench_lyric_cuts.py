@@ -2,10 +2,10 @@
 
 A real song (a Debian ``wesnoth-1.16-music`` piece, the first ``--seconds``) and an LRC of lines at
 phrase-like irregular times, through ``mv2desc mv generate --snap_to_lyrics`` (procedural renderer).
-The cuts are then measured on ``mv.mp4`` itself: a cut is a frame whose mean absolute difference to
-the previous frame is a peak well above the clip's own motion (a hard scene change). The cut detector is
-first validated against the report's segment joins (precision / recall within one frame), then every
-detected cut that the report says was snapped is compared with the nearest line start.
+The cuts are then measured on ``mv.mp4`` itself, by the project's hard-cut detector
+(:func:`mv2desc.sync.visual_beats.visual_beats_of_file`, ``cuts_s``), first checked against the report's
+segment joins (precision / recall within one frame), then every detected cut on a join that is not a
+section boundary is compared with the nearest line start.
 
     python benchmarks/bench_lyric_cuts.py [--song PATH] [--seconds 60] [--work bench_out/lyric_cuts]
 """
@@ -42,42 +42,6 @@ def write_lrc(path: Path, lines: list[tuple[float, str]]) -> None:
     path.write_text("".join(f"[{int(t // 60):02d}:{t % 60:05.2f}]{x}\n" for t, x in lines), encoding="utf-8")
 
 
-def frame_differences(video: Path) -> np.ndarray:
-    """Mean absolute grey-level difference of each frame to the previous one (index 0: 0)."""
-    from mv2desc.media.video import iter_frames
-
-    diffs, prev = [0.0], None
-    for f in iter_frames(video, height=90, gray=True):
-        g = f.astype(np.float32)
-        if prev is not None:
-            diffs.append(float(np.mean(np.abs(g - prev))))
-        prev = g
-    return np.asarray(diffs)
-
-
-def detect_cuts(diffs: np.ndarray, fps: float, ratio: float = 4.0, floor: float = 6.0) -> np.ndarray:
-    """Frames whose difference is a local peak above ``ratio`` x the median of its neighbourhood (and
-    ``floor`` grey levels): hard cuts, not motion. Returns the cut times (the new shot's first frame)."""
-    cuts = []
-    for i in range(1, len(diffs)):
-        lo, hi = max(1, i - 12), min(len(diffs), i + 13)
-        around = np.delete(diffs[lo:hi], i - lo)
-        if diffs[i] >= floor and diffs[i] >= ratio * max(float(np.median(around)), 0.5) and diffs[i] == diffs[lo:hi].max():
-            cuts.append(i / fps)
-    return np.asarray(cuts)
-
-
-def match_within(a: np.ndarray, b: np.ndarray, tol: float) -> int:
-    """Greedy one-to-one matches between sorted times ``a`` and ``b`` within ``tol``."""
-    used, n = set(), 0
-    for x in a:
-        j = int(np.argmin(np.abs(b - x))) if len(b) else -1
-        if j >= 0 and j not in used and abs(b[j] - x) <= tol:
-            used.add(j)
-            n += 1
-    return n
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--song", type=Path, default=SONG)
@@ -105,10 +69,13 @@ def main() -> None:
     joins = np.array([s["out_start_s"] for s in report["segments"][1:]])
     sections = np.array([s["start_s"] for s in (report["song"].get("structure") or {}).get("sections", [])[1:]])
     starts = np.array([t for t, _ in lines])
-    cuts = detect_cuts(frame_differences(out / "mv.mp4"), FPS)
+    from mv2desc.sync.synth_video import match_events
+    from mv2desc.sync.visual_beats import visual_beats_of_file
+
+    cuts = np.sort(visual_beats_of_file(out / "mv.mp4").cuts_s)
     tol = 1.0 / FPS + 1e-6
-    n = match_within(joins, cuts, tol)
-    precision, recall = n / max(len(cuts), 1), n / max(len(joins), 1)
+    hits, false_alarms, misses = match_events(cuts, joins, tol)
+    precision, recall = hits / max(hits + false_alarms, 1), hits / max(hits + misses, 1)
     # the cuts the planner snapped: joins that are not section boundaries and lie within reach of a line
     snapped = [j for j in joins if not (len(sections) and np.min(np.abs(sections - j)) <= tol)]
     measured = []

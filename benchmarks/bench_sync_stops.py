@@ -18,9 +18,10 @@ rest are both inside the clip's shown material. Then, per song and planner:
 * ``concat``: plain concatenation (clips end to end at their own speed), BAS of the true stops;
 * ``fates``: what the planner did with each detected stop (report ``clips[k].stops``).
 
-Planners: ``before`` is ``MatchConfig(trim_stops=False)``, the planner as it was at commit dca58e4
-(matching only: an unmatched stop lands wherever the warp puts it); ``after`` the default (stops the
-matcher cannot place on a beat are trimmed out of the material at a clip's ends).
+Planners: ``before`` is ``MatchConfig(trim_stops=False, end_on_last_frame=False)``, the planner as it
+was at commit dca58e4 (matching only: an unmatched stop lands wherever the warp puts it, and each clip
+ends one frame period after its last frame, held); ``after`` the default (stops the matcher cannot
+place on a beat are trimmed out of the material at a clip's ends, and clips end on their last frame).
 
     .venv/bin/python benchmarks/bench_sync_stops.py            # 2 songs x 45 s, 512x288 clips
     .venv/bin/python benchmarks/bench_sync_stops.py --quick    # 2 songs x 20 s, 7 clips
@@ -118,11 +119,15 @@ def run_case(song: Path, clips: list[tuple[Path, np.ndarray]], planner: str, out
     from mv2desc.sync.synth_video import match_events
 
     cfg = SyncConfig()
-    cfg = replace(cfg, match=replace(cfg.match, trim_stops=planner == "after"))
+    after = planner == "after"
+    cfg = replace(cfg, match=replace(cfg.match, trim_stops=after, end_on_last_frame=after))
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     report = sync_videos([p for p, _ in clips], song, out_dir / f"{song.stem}_{planner}.mp4", cfg, workers=2)
     wall = time.perf_counter() - t0
+    from mv2desc.atomic import atomic_write_json
+
+    atomic_write_json(out_dir / f"{song.stem}_{planner}.json", report)  # the sync report, as `mv sync` returns it
     fps = float(report["output"]["fps"])
     music = np.asarray(report["music"]["beats"])
     true_out = shown_stops(report, {p.name: e for p, e in clips})

@@ -114,6 +114,9 @@ class MatchConfig:
             the cost of leaving one unmatched, wherever it lands).
         trim_margin_frames: source frames kept between a trim and the visual beat it removes (the
             detector places a beat within one frame of the stop).
+        end_on_last_frame: a clip's segment ends on its last frame rather than one frame period after
+            it (when the stretch allows): holding the last frame freezes a moving picture just before
+            the cut, a stop the clip does not have.
     """
 
     matcher: str = "dp"
@@ -129,6 +132,7 @@ class MatchConfig:
     trim_stops: bool = True
     trim_cost: float = 0.3
     trim_margin_frames: float = 1.0
+    end_on_last_frame: bool = True
 
     def __post_init__(self) -> None:
         _one_of("matcher", self.matcher, MATCHERS)

@@ -104,6 +104,15 @@ def visual_before(clips: list[VisualBeats], durations: list[float], song_duratio
     return (np.concatenate(out) if out else np.zeros(0)), layout
 
 
+def end_on_last_frame(seg: Segment, last_frame_s: float, cfg: MatchConfig) -> Segment:
+    """``seg`` ending at ``last_frame_s`` (the clip's last frame) when it ends after it and the
+    segment's mean stretch stays within ``cfg.max_stretch``; else ``seg`` unchanged."""
+    if seg.src_end <= last_frame_s + 1e-9 or last_frame_s <= seg.src_start:
+        return seg
+    shorter = Segment(seg.src_start, float(last_frame_s), seg.out_start, seg.out_end)
+    return shorter if shorter.ratio <= cfg.max_stretch + 1e-9 else seg
+
+
 def plan_sync(
     clips: list[VisualBeats],
     durations: list[float],
@@ -114,6 +123,7 @@ def plan_sync(
     method: str | None = None,
     fps: float | None = None,
     spans: list[tuple[float, float]] | None = None,
+    last_frame_s: list[float] | None = None,
 ) -> SyncPlan:
     """Lay out the clips over the song, match each clip's visual beats, score the (planned) result.
 
@@ -123,6 +133,13 @@ def plan_sync(
 
     With ``spans`` (one ``(start, end)`` per clip) each clip is shown on its own span and cut on its
     edges (:func:`~mv2desc.sync.plan.layout_spans`); matching happens inside each span.
+
+    ``last_frame_s`` (one per clip): the source time of the clip's last frame. A clip's material
+    after it is that frame held, which freezes a moving picture before the cut (a stop the clip does
+    not have, off the beat): a segment ends on its last frame instead, when its stretch allows.
+    Then each clip's visual beats are matched (:func:`~mv2desc.sync.matching.trim_match`: beats no
+    music beat can take are trimmed from the clip's ends where the bounds allow) and every visual
+    beat gets a fate (:mod:`mv2desc.sync.stops`).
     """
     metric_cfg = metric_cfg or MetricConfig()
     targets = np.asarray(music.beats_s, dtype=np.float64)
@@ -135,7 +152,9 @@ def plan_sync(
     if fps:
         targets = np.unique(np.round(targets * fps) / fps)
     matchings, after, kept, stops = [], [], [], []
-    for vb, seg in zip(clips, layout.segments):
+    for k, (vb, seg) in enumerate(zip(clips, layout.segments)):
+        if last_frame_s is not None and match_cfg.end_on_last_frame:
+            seg = end_on_last_frame(seg, last_frame_s[k], match_cfg)
         visual = _inside(vb.times_s, seg.src_start, seg.src_end)
         beats = _inside(targets, seg.out_start, seg.out_end)
         tm = trim_match(visual, beats, seg, match_cfg, vb.fps, method, sigma_s=metric_cfg.sigma_s)
@@ -340,9 +359,11 @@ def sync_videos(
     t0 = time.perf_counter()
     durations = [a.info.duration_s for a in analyses]
     clips = [a.beats for a in analyses]
-    plan = plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, fps=fps, spans=spans)
+    last_frames = [(a.info.n_frames - 1) / a.info.fps if a.info.n_frames >= 2 else a.info.duration_s for a in analyses]
+    plan = plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, fps=fps, spans=spans, last_frame_s=last_frames)
     baselines = {
-        name: plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, method=name, fps=fps, spans=spans)
+        name: plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, method=name, fps=fps, spans=spans,
+                        last_frame_s=last_frames)
         for name in ("dp", "greedy", "uniform")
         if name != cfg.match.matcher
     }

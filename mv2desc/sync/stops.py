@@ -58,6 +58,8 @@ def unmatched_reason(v: float, m: Matching, music: np.ndarray, cfg: MatchConfig)
     k = int(np.clip(np.searchsorted(src, v) - 1, 0, src.size - 2))  # anchors k and k+1 around it
     lo = max(out[k] + cfg.min_stretch * (v - src[k]), out[k + 1] - cfg.max_stretch * (src[k + 1] - v))
     hi = min(out[k] + cfg.max_stretch * (v - src[k]), out[k + 1] - cfg.min_stretch * (src[k + 1] - v))
+    if music.size == 0:
+        return "its segment holds no music beat (before the song's first beat or after its last)"
     reach = music[(music > lo) & (music < hi)]
     if reach.size == 0:
         return "no music beat within the stretch bounds"

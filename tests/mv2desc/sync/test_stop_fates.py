@@ -142,3 +142,16 @@ def test_matched_stops_arrive_on_the_output_frame_of_their_beat(synced):
         arrival = int(np.flatnonzero(np.abs(shown - rest_x) <= 1.0)[0])
         assert abs(arrival / OUT_FPS - s["beat_s"]) <= 1 / OUT_FPS + 1e-6
         assert abs(s["error_ms"]) <= 500 / OUT_FPS + 1e-6
+
+
+def test_a_clip_ends_on_its_last_frame_so_no_held_frame_freezes_the_picture_before_a_cut():
+    beats = np.arange(0.25, 9.0, 0.5)
+    music = MusicBeats(120.0, beats, beats[::4], "test", 9.0)
+    clips = [_vb([0.75, 1.625]), _vb([0.5, 1.5, 2.25]), _vb([1.0, 2.0])]
+    last = [23 / SRC_FPS] * 3  # 24 frames: the last one is shown from 2.875 s
+    plan = plan_sync(clips, [3.0] * 3, music, 9.0, MatchConfig(), fps=OUT_FPS, last_frame_s=last)
+    assert all(seg.src_end <= last[0] + 1e-9 for seg in plan.layout.segments)
+    assert all(m.warp.src[-1] <= last[0] + 1e-9 for m in plan.matchings)
+    held = plan_sync(clips, [3.0] * 3, music, 9.0, MatchConfig(end_on_last_frame=False, trim_stops=False), fps=OUT_FPS,
+                     last_frame_s=last)
+    assert all(seg.src_end == 3.0 for seg in held.layout.segments)  # the planner as it was

@@ -15,6 +15,8 @@ rest are both inside the clip's shown material. Then, per song and planner:
   ``mv score`` measures); precision / recall of those against the true stops (within one output frame);
 * ``BAS det``: visual-beat BAS (AIST++/FACT, σ = 0.05 s; :mod:`mv2desc.sync.metrics`) of the detected
   beats, ``BAS true``: the same figure from the true stops' positions (the cross-check);
+* ``span``: ``BAS true`` over the true stops between the song's first and last beat (± half a beat):
+  a stop in an intro where the tracker finds no beat cannot be on one, whatever the planner does;
 * ``concat``: plain concatenation (clips end to end at their own speed), BAS of the true stops;
 * ``fates``: what the planner did with each detected stop (report ``clips[k].stops``).
 
@@ -136,12 +138,16 @@ def run_case(song: Path, clips: list[tuple[Path, np.ndarray]], planner: str, out
     shown = [clips[[p.name for p, _ in clips].index(Path(c["path"]).name)] for c in report["clips"]]
     concat = concatenation_stops(shown, [probe_video(p).duration_s for p, _ in shown], report["song_duration_s"])
     fates = Counter(s["fate"] for c in report["clips"] for s in c.get("stops", []))
+    period = float(np.median(np.diff(music))) if music.size >= 2 else 0.0
+    in_span = true_out[(true_out >= music[0] - period / 2) & (true_out <= music[-1] + period / 2)] if music.size else true_out
     return {
         "song": song.stem, "planner": planner, "tempo": report["music"]["tempo"], "wall_s": round(wall, 1),
         "true": int(true_out.size), "detected": int(detected.size), "hits": hits, "false_alarms": false_alarms, "misses": misses,
         "precision": round(hits / max(1, detected.size), 3), "recall": round(hits / max(1, true_out.size), 3),
         "bas_detected": report["metrics"]["bas_visual_after"], "bas_true": round(bas_visual(true_out, music) or 0.0, 4),
         "bas_planned": report["metrics_planned"]["bas_visual_after"],
+        "first_beat_s": float(music[0]) if music.size else None, "true_in_beat_span": int(in_span.size),
+        "bas_true_in_beat_span": round(bas_visual(in_span, music) or 0.0, 4),
         "bas_concat_true": round(bas_visual(concat, music) or 0.0, 4), "bas_concat_detected": report["metrics"]["bas_visual_before"],
         "fates": dict(fates), "stretch": [report["stretch"]["min"], report["stretch"]["max"]],
     }
@@ -173,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     setup()
     cache = Path(args.cache)
     rows = []
-    print(f"{'song':<20} {'planner':<7} {'true':>4} {'det':>4} {'P':>5} {'R':>5} {'BAS det':>7} {'BAS true':>8} {'planned':>7} "
+    print(f"{'song':<20} {'planner':<7} {'true':>4} {'det':>4} {'P':>5} {'R':>5} {'BAS det':>7} {'BAS true':>8} {'span':>5} {'planned':>7} "
           f"{'concat':>6}  fates", flush=True)
     for s_idx, name in enumerate(args.songs.split(",")):
         song = song_excerpt(Path(args.music_dir) / f"{name}.ogg", args.song_s, cache / "songs")
@@ -183,13 +189,14 @@ def main(argv: list[str] | None = None) -> int:
             row = run_case(song, clips, planner, cache / "out")
             rows.append(row)
             print(f"{name:<20} {planner:<7} {row['true']:>4} {row['detected']:>4} {row['precision']:>5.2f} {row['recall']:>5.2f} "
-                  f"{row['bas_detected']:>7.3f} {row['bas_true']:>8.3f} {row['bas_planned']:>7.3f} {row['bas_concat_true']:>6.3f}  "
+                  f"{row['bas_detected']:>7.3f} {row['bas_true']:>8.3f} {row['bas_true_in_beat_span']:>5.3f} {row['bas_planned']:>7.3f} {row['bas_concat_true']:>6.3f}  "
                   f"{row['fates']}  ({row['wall_s']:.0f} s)", flush=True)
     for planner in args.planners.split(","):
         mine = [r for r in rows if r["planner"] == planner]
         print(f"{'mean':<20} {planner:<7} {sum(r['true'] for r in mine):>4} {sum(r['detected'] for r in mine):>4} "
               f"{np.mean([r['precision'] for r in mine]):>5.2f} {np.mean([r['recall'] for r in mine]):>5.2f} "
               f"{np.mean([r['bas_detected'] for r in mine]):>7.3f} {np.mean([r['bas_true'] for r in mine]):>8.3f} "
+              f"{np.mean([r['bas_true_in_beat_span'] for r in mine]):>5.3f} "
               f"{np.mean([r['bas_planned'] for r in mine]):>7.3f} {np.mean([r['bas_concat_true'] for r in mine]):>6.3f}")
     if args.json:
         from mv2desc.atomic import atomic_write_json

@@ -240,10 +240,10 @@ def trim_match(visual: np.ndarray, music: np.ndarray, seg: Segment, cfg: MatchCo
     """Match as :func:`match` does, and cut visual beats the matching cannot put on a beat out of the
     clip's ends when that costs less.
 
-    Candidates: the clip's start moved to just after one of its first visual beats
-    (``trim_margin_frames`` source frames after it) and its end to just before one of its last ones,
-    at most ``max_skip`` beats from each end, as long as the segment's mean stretch stays within the
-    bounds; each is matched again on the beats left. The one chosen has the least score: stretch and
+    Candidates: the clip's start moved to just after one of the visual beats the plain matching left
+    unmatched before its first pair (``trim_margin_frames`` source frames after it) and its end to just
+    before one of those it left after its last pair, at most ``max_skip`` beats from each end, as long
+    as the segment's mean stretch stays within the bounds; each is matched again on the beats left. The one chosen has the least score: stretch and
     music-skip costs, ``skip_visual_cost`` times ``1 - exp(-d² / 2σ²)`` per unmatched visual beat (``d``:
     how far off a music beat it lands, so one that lands on a beat by chance costs nothing),
     ``trim_cost`` per trimmed beat, and the squared log change of the segment's mean ratio.
@@ -257,9 +257,15 @@ def trim_match(visual: np.ndarray, music: np.ndarray, seg: Segment, cfg: MatchCo
     margin = cfg.trim_margin_frames / src_fps
     out_len = seg.out_end - seg.out_start
     shortest = out_len / cfg.max_stretch  # least source material the segment may show
-    k_max = min(cfg.max_skip, visual.size)
-    starts = [(seg.src_start, 0)] + [(float(visual[k]) + margin, k + 1) for k in range(k_max)]
-    ends = [(seg.src_end, 0)] + [(float(visual[-1 - k]) - margin, k + 1) for k in range(k_max)]
+    # only the stops the matching left unmatched before its first pair / after its last are worth cutting
+    first = int(base.pairs[0, 0]) if len(base.pairs) else visual.size
+    last = int(base.pairs[-1, 0]) if len(base.pairs) else -1
+    n_head = min(cfg.max_skip, first)
+    n_tail = min(cfg.max_skip, visual.size - 1 - last)
+    if n_head + n_tail == 0:
+        return best
+    starts = [(seg.src_start, 0)] + [(float(visual[k]) + margin, k + 1) for k in range(n_head)]
+    ends = [(seg.src_end, 0)] + [(float(visual[-1 - k]) - margin, k + 1) for k in range(n_tail)]
     for (s, n_s), (e, n_e) in itertools.product(starts, ends):
         if n_s + n_e == 0 or n_s + n_e > visual.size or e - s < shortest - _EPS or s <= seg.src_start - _EPS and n_s:
             continue

@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections import Counter
@@ -125,7 +126,8 @@ def run_case(song: Path, clips: list[tuple[Path, np.ndarray]], planner: str, out
     cfg = replace(cfg, match=replace(cfg.match, trim_stops=after, end_on_last_frame=after))
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    report = sync_videos([p for p, _ in clips], song, out_dir / f"{song.stem}_{planner}.mp4", cfg, workers=2)
+    rel = os.path.relpath  # the reports written below name files relative to where the benchmark runs
+    report = sync_videos([rel(p) for p, _ in clips], rel(song), rel(out_dir / f"{song.stem}_{planner}.mp4"), cfg, workers=2)
     wall = time.perf_counter() - t0
     from mv2desc.atomic import atomic_write_json
 

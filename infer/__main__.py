@@ -102,6 +102,7 @@ def cmd_sync(argv: list[str]) -> int:
         "warnings": report["warnings"],
         "stretch": report["stretch"],
         "n_matched": report["n_matched"],
+        "stop_fates": report["stop_fates"],
         "timing_s": report["timing_s"],
     }
     _emit(summary, None)

@@ -106,6 +106,17 @@ class MatchConfig:
         fill_stretch: when the clips are too short for the song, they are reused in order (0, 1, ...,
             n-1, 0, 1, ...) until they cover it at a global stretch of at most this (a warning says so);
             the output always lasts as long as the song.
+        trim_stops: a visual beat near a clip's start or end that the matcher cannot put on a music beat
+            within the stretch bounds is cut out of the material instead (the clip starts just after it
+            or ends just before it) when the rest of the clip still fits its segment within the bounds;
+            otherwise it is left unmatched (the report gives every visual beat's fate and the reason).
+        trim_cost: cost of cutting one visual beat out of the material (compare ``skip_visual_cost``,
+            the cost of leaving one unmatched, wherever it lands).
+        trim_margin_frames: source frames kept between a trim and the visual beat it removes (the
+            detector places a beat within one frame of the stop).
+        end_on_last_frame: a clip's segment ends on its last frame rather than one frame period after
+            it (when the stretch allows): holding the last frame freezes a moving picture just before
+            the cut, a stop the clip does not have.
     """
 
     matcher: str = "dp"
@@ -118,6 +129,10 @@ class MatchConfig:
     prefer_downbeats: bool = True
     segment_margin: float = 1.25
     fill_stretch: float = 1.25
+    trim_stops: bool = True
+    trim_cost: float = 0.3
+    trim_margin_frames: float = 1.0
+    end_on_last_frame: bool = True
 
     def __post_init__(self) -> None:
         _one_of("matcher", self.matcher, MATCHERS)
@@ -131,6 +146,8 @@ class MatchConfig:
         _at_least("segment_margin", self.segment_margin, 1.0)
         if not 1.0 <= self.fill_stretch <= self.max_stretch:
             raise ValueError(f"fill_stretch must be in [1, max_stretch], got {self.fill_stretch}")
+        _at_least("trim_cost", self.trim_cost, 0.0)
+        _at_least("trim_margin_frames", self.trim_margin_frames, 0.0)
 
 
 @dataclass

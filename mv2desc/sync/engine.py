@@ -21,9 +21,10 @@ from mv2desc.beats.tracking import MusicBeats
 from mv2desc.media.video import VideoInfo, probe_video
 from mv2desc.song import Song
 from mv2desc.sync.config import MatchConfig, MetricConfig, SyncConfig, VisualBeatConfig
-from mv2desc.sync.matching import Matching, Segment, match
+from mv2desc.sync.matching import Matching, Segment, trim_match
 from mv2desc.sync.metrics import sync_scores
 from mv2desc.sync.plan import Layout, cycle_order, layout_clips, layout_spans, layout_unsynced, snap_to_frames
+from mv2desc.sync.stops import StopFate, clip_stop_fates, fate_counts
 from mv2desc.sync.visual_beats import VisualBeats, visual_beats_of_file
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class SyncPlan:
         visual_after_s: all visual beats on the output timeline, in order.
         scores: BAS (both conventions), BCS, BHS of ``visual_after_s`` against the music beats.
         targets_s: the music beats visual beats were matched to (on the output frame grid when planned with fps).
+        stops: per shown clip, the fate of each of its visual beats (:mod:`mv2desc.sync.stops`).
+        untrimmed: the segments as laid out, before trimming (``layout`` holds the source spans shown).
     """
 
     layout: Layout
@@ -55,6 +58,8 @@ class SyncPlan:
     visual_after_s: np.ndarray
     scores: dict
     targets_s: np.ndarray
+    stops: tuple[tuple[StopFate, ...], ...] = ()
+    untrimmed: tuple[Segment, ...] = ()
 
 
 def _analyse_one(args: tuple[str, VisualBeatConfig]) -> ClipAnalysis:
@@ -99,6 +104,15 @@ def visual_before(clips: list[VisualBeats], durations: list[float], song_duratio
     return (np.concatenate(out) if out else np.zeros(0)), layout
 
 
+def end_on_last_frame(seg: Segment, last_frame_s: float, cfg: MatchConfig) -> Segment:
+    """``seg`` ending at ``last_frame_s`` (the clip's last frame) when it ends after it and the
+    segment's mean stretch stays within ``cfg.max_stretch``; else ``seg`` unchanged."""
+    if seg.src_end <= last_frame_s + 1e-9 or last_frame_s <= seg.src_start:
+        return seg
+    shorter = Segment(seg.src_start, float(last_frame_s), seg.out_start, seg.out_end)
+    return shorter if shorter.ratio <= cfg.max_stretch + 1e-9 else seg
+
+
 def plan_sync(
     clips: list[VisualBeats],
     durations: list[float],
@@ -109,6 +123,7 @@ def plan_sync(
     method: str | None = None,
     fps: float | None = None,
     spans: list[tuple[float, float]] | None = None,
+    last_frame_s: list[float] | None = None,
 ) -> SyncPlan:
     """Lay out the clips over the song, match each clip's visual beats, score the (planned) result.
 
@@ -118,6 +133,13 @@ def plan_sync(
 
     With ``spans`` (one ``(start, end)`` per clip) each clip is shown on its own span and cut on its
     edges (:func:`~mv2desc.sync.plan.layout_spans`); matching happens inside each span.
+
+    ``last_frame_s`` (one per clip): the source time of the clip's last frame. A clip's material
+    after it is that frame held, which freezes a moving picture before the cut (a stop the clip does
+    not have, off the beat): a segment ends on its last frame instead, when its stretch allows.
+    Then each clip's visual beats are matched (:func:`~mv2desc.sync.matching.trim_match`: beats no
+    music beat can take are trimmed from the clip's ends where the bounds allow) and every visual
+    beat gets a fate (:mod:`mv2desc.sync.stops`).
     """
     metric_cfg = metric_cfg or MetricConfig()
     targets = np.asarray(music.beats_s, dtype=np.float64)
@@ -129,23 +151,30 @@ def plan_sync(
             layout = snap_to_frames(layout, fps, match_cfg)
     if fps:
         targets = np.unique(np.round(targets * fps) / fps)
-    matchings, after = [], []
-    for vb, seg in zip(clips, layout.segments):
+    matchings, after, kept, stops = [], [], [], []
+    for k, (vb, seg) in enumerate(zip(clips, layout.segments)):
+        if last_frame_s is not None and match_cfg.end_on_last_frame:
+            seg = end_on_last_frame(seg, last_frame_s[k], match_cfg)
         visual = _inside(vb.times_s, seg.src_start, seg.src_end)
         beats = _inside(targets, seg.out_start, seg.out_end)
-        m = match(visual, beats, seg, match_cfg, method)
+        tm = trim_match(visual, beats, seg, match_cfg, vb.fps, method, sigma_s=metric_cfg.sigma_s)
+        m, shown = tm.matching, tm.segment
         matchings.append(m)
-        after.append(m.warp.to_output(visual))
+        kept.append(shown)
+        after.append(m.warp.to_output(_inside(vb.times_s, shown.src_start, shown.src_end)))
+        stops.append(tuple(clip_stop_fates(vb.times_s, seg, shown, m, targets, music.beats_s, match_cfg, fps)))
     visual_after = np.concatenate(after) if after else np.zeros(0)
     scores = sync_scores(visual_after, music.beats_s, layout.duration_s, sigma_s=metric_cfg.sigma_s, bin_s=metric_cfg.bin_s)
-    return SyncPlan(layout, tuple(matchings), visual_after, scores, targets)
+    trimmed = Layout(tuple(kept), layout.duration_s, layout.global_ratio, layout.dropped, layout.grid)
+    return SyncPlan(trimmed, tuple(matchings), visual_after, scores, targets, tuple(stops), layout.segments)
 
 
 def _r(x: float | None, nd: int = 4) -> float | None:
     return None if x is None else round(float(x), nd)
 
 
-def _clip_report(analysis: ClipAnalysis, seg: Segment, m: Matching, targets: np.ndarray) -> dict:
+def _clip_report(analysis: ClipAnalysis, seg: Segment, m: Matching, targets: np.ndarray, stops: tuple[StopFate, ...] = (),
+                 untrimmed: Segment | None = None) -> dict:
     visual = _inside(analysis.beats.times_s, seg.src_start, seg.src_end)
     beats = _inside(targets, seg.out_start, seg.out_end)
     matched = set(m.pairs[:, 0].tolist())
@@ -161,6 +190,9 @@ def _clip_report(analysis: ClipAnalysis, seg: Segment, m: Matching, targets: np.
         "unmatched_visual_s": [_r(v) for k, v in enumerate(visual) if k not in matched],
         "stretch_ratios": [_r(r) for r in m.warp.ratios()],
         "warp_anchors": {"src_s": [_r(t) for t in m.warp.src], "out_s": [_r(t) for t in m.warp.out]},
+        "trimmed_s": {"start": _r(seg.src_start - (untrimmed or seg).src_start), "end": _r((untrimmed or seg).src_end - seg.src_end)},
+        "stops": [f.to_dict() for f in stops],
+        "stop_fates": fate_counts(stops),
     }
 
 
@@ -205,6 +237,9 @@ def build_report(
             "after": "measured on the written MP4: its visual beats re-detected with the same detector, against the song's beats "
             "(what 'mv2desc mv score --video OUT --audio SONG' prints)",
             "planned": "metrics_planned: the plan's visual beats carried through the warps, before rendering",
+            "stops": "clips[k].stops: every visual beat of the clip's source (source_s) and its fate: matched (output_s on beat_s, "
+            "error_ms), on_beat (unmatched, lands within half an output frame of beat_s), trimmed (cut out of the material), "
+            "unmatched (output_s off the beat; reason), not_shown (outside the part of the clip its segment shows)",
         },
         "metrics": metrics,
         "metrics_planned": {f"{k}_after": _r(plan.scores[k]) for k in METRIC_KEYS},
@@ -225,7 +260,12 @@ def build_report(
         "visual_beats_before_s": [_r(t) for t in before],
         "visual_beats_planned_s": [_r(t) for t in plan.visual_after_s],
         "n_matched": int(sum(len(m.pairs) for m in plan.matchings)),
-        "clips": [_clip_report(a, s, m, plan.targets_s) for a, s, m in zip(analyses, plan.layout.segments, plan.matchings)],
+        "clips": [
+            _clip_report(a, s, m, plan.targets_s, stops, raw)
+            for a, s, m, stops, raw in zip(analyses, plan.layout.segments, plan.matchings, plan.stops or [()] * len(plan.matchings),
+                                           plan.untrimmed or plan.layout.segments)
+        ],
+        "stop_fates": fate_counts([f for clip in plan.stops for f in clip]),
     }
     if measured is not None:
         report["visual_beats_after_s"] = measured["visual_beats_s"]
@@ -319,9 +359,11 @@ def sync_videos(
     t0 = time.perf_counter()
     durations = [a.info.duration_s for a in analyses]
     clips = [a.beats for a in analyses]
-    plan = plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, fps=fps, spans=spans)
+    last_frames = [(a.info.n_frames - 1) / a.info.fps if a.info.n_frames >= 2 else a.info.duration_s for a in analyses]
+    plan = plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, fps=fps, spans=spans, last_frame_s=last_frames)
     baselines = {
-        name: plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, method=name, fps=fps, spans=spans)
+        name: plan_sync(clips, durations, music, song_duration, cfg.match, cfg.metrics, method=name, fps=fps, spans=spans,
+                        last_frame_s=last_frames)
         for name in ("dp", "greedy", "uniform")
         if name != cfg.match.matcher
     }

@@ -191,3 +191,97 @@ MATCHERS = {"dp": dp_match, "greedy": greedy_match, "uniform": uniform_match}
 def match(visual: np.ndarray, music: np.ndarray, seg: Segment, cfg: MatchConfig, method: str | None = None) -> Matching:
     """Run the configured (or named) matcher on beats strictly inside the segment."""
     return MATCHERS[method or cfg.matcher](visual, music, seg, cfg)
+
+
+def landing_penalty(times_out: np.ndarray, music: np.ndarray, sigma_s: float) -> np.ndarray:
+    """``1 - exp(-d² / 2σ²)`` per time, ``d`` its distance to the nearest of ``music`` (1 without music):
+    what a visual beat shown at that time loses of a perfect BAS term."""
+    times_out = np.asarray(times_out, dtype=np.float64)
+    music = np.sort(np.asarray(music, dtype=np.float64))
+    if music.size == 0:
+        return np.ones(times_out.size)
+    idx = np.clip(np.searchsorted(music, times_out), 1, max(1, music.size - 1))
+    d = np.abs(times_out - music[idx - 1])
+    if music.size > 1:
+        d = np.minimum(d, np.abs(times_out - music[idx]))
+    return 1.0 - np.exp(-(d**2) / (2 * sigma_s**2))
+
+
+@dataclass(frozen=True)
+class TrimmedMatching:
+    """A matching on a clip's material after trimming its ends.
+
+    Attributes:
+        matching: the matching; its pairs index the visual beats strictly inside ``segment``'s source span.
+        segment: the segment with the source span actually shown (the output span is the one given).
+        score: what the choice cost (see :func:`trim_match`).
+    """
+
+    matching: Matching
+    segment: Segment
+    score: float
+
+
+def _outcome_score(m: Matching, visual: np.ndarray, music: np.ndarray, seg: Segment, orig: Segment, n_trimmed: int,
+                   cfg: MatchConfig, sigma_s: float) -> float:
+    """The cost the trims are chosen by: the matching's stretch and music-skip costs, each unmatched
+    visual beat's ``skip_visual_cost`` scaled by how far off a beat it lands, ``trim_cost`` per trimmed
+    visual beat, and the stretch of the whole segment away from its untrimmed mean ratio."""
+    matched = set(m.pairs[:, 0].tolist())
+    unmatched = np.array([v for i, v in enumerate(visual) if i not in matched])
+    flat_skips = cfg.skip_visual_cost * len(unmatched)
+    landing = cfg.skip_visual_cost * float(landing_penalty(m.warp.to_output(unmatched), music, sigma_s).sum()) if len(unmatched) else 0.0
+    drift = cfg.stretch_cost * (np.log(seg.ratio) - np.log(orig.ratio)) ** 2
+    return float(m.cost - flat_skips + landing + cfg.trim_cost * n_trimmed + drift)
+
+
+def trim_match(visual: np.ndarray, music: np.ndarray, seg: Segment, cfg: MatchConfig, src_fps: float,
+               method: str | None = None, sigma_s: float = 0.05) -> TrimmedMatching:
+    """Match as :func:`match` does, and cut visual beats the matching cannot put on a beat out of the
+    clip's ends when that costs less.
+
+    Candidates: the clip's start moved to just after one of the visual beats the plain matching left
+    unmatched before its first pair (``trim_margin_frames`` source frames after it) and its end to just
+    before one of those it left after its last pair, at most ``max_skip`` beats from each end, as long
+    as the segment's mean stretch stays within the bounds; each is matched again on the beats left. The one chosen has the least score: stretch and
+    music-skip costs, ``skip_visual_cost`` times ``1 - exp(-d² / 2σ²)`` per unmatched visual beat (``d``:
+    how far off a music beat it lands, so one that lands on a beat by chance costs nothing),
+    ``trim_cost`` per trimmed beat, and the squared log change of the segment's mean ratio.
+    ``music`` (the music beats inside the segment) serves both as targets and to score landings.
+    """
+    visual, music = np.asarray(visual, float), np.asarray(music, float)
+    base = match(visual, music, seg, cfg, method)
+    best = TrimmedMatching(base, seg, _outcome_score(base, visual, music, seg, seg, 0, cfg, sigma_s))
+    if not cfg.trim_stops or (method or cfg.matcher) == "uniform" or visual.size == 0:
+        return best
+    margin = cfg.trim_margin_frames / src_fps
+    out_len = seg.out_end - seg.out_start
+    shortest = out_len / cfg.max_stretch  # least source material the segment may show
+    # only the stops the matching left unmatched before its first pair / after its last are worth cutting
+    first = int(base.pairs[0, 0]) if len(base.pairs) else visual.size
+    last = int(base.pairs[-1, 0]) if len(base.pairs) else -1
+    n_head = min(cfg.max_skip, first)
+    n_tail = min(cfg.max_skip, visual.size - 1 - last)
+    if n_head + n_tail == 0:
+        return best
+    starts = [(seg.src_start, 0)] + [(float(visual[k]) + margin, k + 1) for k in range(n_head)]
+    ends = [(seg.src_end, 0)] + [(float(visual[-1 - k]) - margin, k + 1) for k in range(n_tail)]
+    for (s, n_s), (e, n_e) in itertools.product(starts, ends):
+        if n_s + n_e == 0 or n_s + n_e > visual.size or e - s < shortest - _EPS or s <= seg.src_start - _EPS and n_s:
+            continue
+        if e > seg.src_end + _EPS or s < seg.src_start - _EPS:
+            continue
+        sub = Segment(s, e, seg.out_start, seg.out_end)
+        if sub.ratio < cfg.min_stretch - _EPS:
+            continue
+        keep = visual[(visual > s + 1e-3) & (visual < e - 1e-3)]
+        if keep.size != visual.size - n_s - n_e:  # a margin that reaches a neighbouring beat: trims it too
+            continue
+        try:
+            m = match(keep, music, sub, cfg, method)
+        except ValueError:
+            continue
+        score = _outcome_score(m, keep, music, sub, seg, n_s + n_e, cfg, sigma_s)
+        if score < best.score - 1e-9:
+            best = TrimmedMatching(Matching(m.pairs, m.cost + cfg.trim_cost * (n_s + n_e), m.warp, m.method), sub, score)
+    return best

@@ -209,6 +209,11 @@ def track_prepared(x: np.ndarray, rate: int, cfg: MusicBeatConfig, duration_s: f
             min_bpm=cfg.min_bpm,
             max_bpm=cfg.max_bpm,
         )
+        if cfg.phase_check:
+            from mv2desc.beats.refine import refine_phase
+
+            beats, downbeats, evidence = refine_phase(x, rate, beats, downbeats, cfg.beats_per_bar, cfg.phase_ratio)
+            log.debug("phase evidence %.2f (threshold %.2f)", evidence, cfg.phase_ratio)
     else:
         beats, downbeats = librosa_beats(x, rate, cfg)
     offset = LATENCY_S[tracker] if cfg.offset_s is None else cfg.offset_s

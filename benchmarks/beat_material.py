@@ -11,8 +11,15 @@ Cases (``CASES``), each from a seeded :func:`mv2desc.midi_music.random_spec`:
   **The reference is the notated beat** (120-150 BPM); tracking the felt 60-75 BPM pulse is an
   octave error: F-measure counts it as about 0.67 at best, CMLt low, AMLt still 1;
 * ``metal``: metal, 160-190 BPM, overdriven / distortion guitars (GM 29 / 30) for chords and lead,
-  energy 0.75-0.95 (double kick, dense);
-* ``slow``: ballad / ambient / orchestral at 55-70 BPM, energy 0.15-0.35 (few onsets).
+  energy 0.75-0.95, the chords picked in 16th-note tremolo and the kit playing a blast beat (kick on
+  every 16th, snare on every off-beat eighth): onsets everywhere, the beat only in the accents;
+* ``slow``: ballad / ambient / orchestral at 55-70 BPM, energy 0.15-0.35, no drums, the chords
+  broken into eighths (a double-time trap) and a gentle rubato (3-6 %).
+
+Every note (drums included) is shifted by a random human timing error (Gaussian, ``jitter_ms`` = 10 ms).
+
+The control case ``plain`` is an unedited :func:`~mv2desc.midi_music.random_spec` song (any genre),
+only humanised: a fix for the hard cases must not cost anything there.
 
 The truth is the beat grid of the MIDI tempo map (``beat_times``): beat ``k`` of the arrangement lies
 where the tempo map puts tick ``k * TICKS_PER_BEAT``. Rendered songs are cached as FLAC plus a JSON
@@ -31,11 +38,12 @@ from pathlib import Path
 import numpy as np
 
 from mv2desc.midi_music import ArrangementSpec, Note, arrange, random_spec, render_midi, to_midi
-from mv2desc.midi_music.arrange import GENERATOR_VERSION, HAT, KICK, SNARE
+from mv2desc.midi_music.arrange import CRASH, GENERATOR_VERSION, HAT, KICK, RIDE, SNARE
 from mv2desc.midi_music.midi import TICKS_PER_BEAT
 
-MATERIAL_VERSION = 1  # bump when the same case and seed would give different audio
+MATERIAL_VERSION = 2  # bump when the same case and seed would give different audio
 CASES = ("no_drums", "rubato", "tempo_step", "half_time", "metal", "slow")
+CONTROL = "plain"  # an unedited random_spec song (any genre, drums kept): what the hard cases must not cost
 SAMPLE_RATE = 44100
 
 
@@ -47,8 +55,10 @@ class Piece:
     seed: int
     spec: ArrangementSpec
     beat_bpm: tuple[float, ...]  # the tempo of beat k, for every beat of the arrangement
-    drums: str  # "keep", "none" or "half_time"
+    drums: str  # "keep", "none", "half_time" or "blast"
     programs: tuple[tuple[str, int], ...]  # part -> GM program overrides
+    subdivide: tuple[tuple[str, float], ...] = ()  # (part, step in beats): its notes repeated every step
+    jitter_ms: float = 10.0  # standard deviation of every note's timing error
 
     @property
     def beat_times(self) -> np.ndarray:
@@ -66,6 +76,8 @@ class Piece:
 
 def _spec(case: str, seed: int, duration_s: float) -> ArrangementSpec:
     rng = random.Random(f"beat-material-{case}-{seed}")
+    if case == CONTROL:
+        return random_spec(seed, duration_s=duration_s)
     if case == "no_drums":
         return random_spec(seed, duration_s=duration_s, genre=rng.choice(("pop", "rock", "funk", "folk", "electronic")),
                            tempo_bpm=rng.randint(90, 140))
@@ -79,13 +91,14 @@ def _spec(case: str, seed: int, duration_s: float) -> ArrangementSpec:
     if case == "slow":
         return random_spec(seed, duration_s=duration_s, genre=rng.choice(("ballad", "ambient", "orchestral")), tempo_bpm=rng.randint(55, 70),
                            energy=round(rng.uniform(0.15, 0.35), 2))
-    raise ValueError(f"unknown case {case!r}; one of {CASES}")
+    raise ValueError(f"unknown case {case!r}; one of {CASES + (CONTROL,)}")
 
 
 def _tempo_map(case: str, seed: int, bpm: float, n_beats: int) -> tuple[float, ...]:
     rng = random.Random(f"beat-material-tempo-{case}-{seed}")
-    if case == "rubato":
-        depth, period, phase = rng.uniform(0.06, 0.12), rng.uniform(12, 28), rng.uniform(0, 2 * math.pi)
+    if case in ("rubato", "slow"):
+        lo, hi = (0.06, 0.12) if case == "rubato" else (0.03, 0.06)
+        depth, period, phase = rng.uniform(lo, hi), rng.uniform(12, 28), rng.uniform(0, 2 * math.pi)
         return tuple(bpm * (1 + depth * math.sin(2 * math.pi * k / period + phase)) for k in range(n_beats))
     if case == "tempo_step":
         ratio = rng.choice((0.8, 0.85, 1.2, 1.25))
@@ -98,12 +111,16 @@ def make_piece(case: str, seed: int, duration_s: float = 40.0) -> Piece:
     """The piece of ``case`` and ``seed``, about ``duration_s`` long."""
     spec = _spec(case, seed, duration_s)
     n_beats = int(math.ceil(duration_s / spec.beat_s - 1e-9))
-    drums = "none" if case == "no_drums" else "half_time" if case == "half_time" else "keep"
+    drums = {"no_drums": "none", "slow": "none", "half_time": "half_time", "metal": "blast"}.get(case, "keep")
     programs: tuple[tuple[str, int], ...] = ()
+    subdivide: tuple[tuple[str, float], ...] = ()
     if case == "metal":
         rng = random.Random(f"beat-material-programs-{seed}")
         programs = (("chords", rng.choice((29, 30))), ("lead", 30))
-    return Piece(case, seed, spec, _tempo_map(case, seed, spec.tempo_bpm, n_beats), drums, programs)
+        subdivide = (("chords", 0.25),)
+    elif case == "slow":
+        subdivide = (("chords", 0.5),)
+    return Piece(case, seed, spec, _tempo_map(case, seed, spec.tempo_bpm, n_beats), drums, programs, subdivide)
 
 
 def _half_time_drums(n_beats: int, velocity: int) -> list[Note]:
@@ -113,6 +130,36 @@ def _half_time_drums(n_beats: int, velocity: int) -> list[Note]:
         if bar + 2 < n_beats:
             out.append(Note("drums", SNARE, bar + 2.0, 0.25, velocity))
         out += [Note("drums", HAT, float(b), 0.25, max(1, velocity // 3)) for b in range(bar, min(bar + 4, n_beats))]
+    return out
+
+
+def _blast_drums(n_beats: int, velocity: int) -> list[Note]:
+    out = [Note("drums", KICK, k / 4, 0.2, max(1, velocity * 3 // 4)) for k in range(4 * n_beats)]
+    out += [Note("drums", SNARE, k + 0.5, 0.2, velocity) for k in range(n_beats)]
+    out += [Note("drums", CRASH if k % 4 == 0 else RIDE, float(k), 0.5, velocity) for k in range(n_beats)]
+    return out
+
+
+def _subdivided(notes: list[Note], part: str, step: float) -> list[Note]:
+    """``part``'s notes longer than ``step`` repeated every ``step`` beats (tremolo, broken chords)."""
+    out = []
+    for n in notes:
+        if n.part != part or n.dur <= step:
+            out.append(n)
+            continue
+        k = int(n.dur / step + 1e-9)
+        out += [Note(n.part, n.pitch, n.start + i * step, step * 0.9, n.velocity) for i in range(k)]
+    return out
+
+
+def _jittered(notes: list[Note], beat_bpm: tuple[float, ...], jitter_ms: float, seed: int) -> list[Note]:
+    """Every note moved by a Gaussian timing error of ``jitter_ms`` (converted to beats at its local tempo)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for n in notes:
+        bpm = beat_bpm[min(int(n.start), len(beat_bpm) - 1)]
+        shift = rng.normal(0.0, jitter_ms / 1000.0) * bpm / 60.0
+        out.append(replace(n, start=max(0.0, n.start + shift)))
     return out
 
 
@@ -130,6 +177,13 @@ def midi_bytes(piece: Piece) -> bytes:
     elif piece.drums == "half_time":
         notes += _half_time_drums(len(piece.beat_bpm), int(np.clip(40 + 80 * piece.spec.energy, 1, 127)))
         programs.setdefault("drums", 0)
+    elif piece.drums == "blast":
+        notes += _blast_drums(len(piece.beat_bpm), int(np.clip(40 + 80 * piece.spec.energy, 1, 127)))
+        programs.setdefault("drums", 16)
+    for part, step in piece.subdivide:
+        notes = _subdivided(notes, part, step)
+    if piece.jitter_ms > 0:
+        notes = _jittered(notes, piece.beat_bpm, piece.jitter_ms, piece.seed)
     programs.update(dict(piece.programs))
     mid = to_midi(replace(arr, notes=tuple(notes), programs=programs))
     meta = mido.MidiTrack()

@@ -34,6 +34,12 @@ class MusicBeatConfig:
         offset_s: added to every beat time (seconds); None = the tracker's latency measured on click,
             noise-burst and kick tracks at 95-140 bpm, undone (librosa reports beats 15 ms late,
             madmom 10 ms early).
+        phase_check: madmom only: a second look at the grid's phase from the song's harmony
+            (:mod:`mv2desc.beats.refine`): a grid half a beat off the chord changes is moved onto them
+            (dense metal: F 0.00 -> 1.00 on ``benchmarks/bench_beats_hard.py``).
+        phase_ratio: how much clearer (ratio > 1) the bar-phase chord-change contrast of the moved grid
+            must be before the grid moves; the default was measured on ``bench_beats_hard.py`` (wrong
+            phase: >= 1.65; right phase: <= 1.02).
     """
 
     tracker: str = "auto"
@@ -47,6 +53,8 @@ class MusicBeatConfig:
     threads: int = 2
     networks: int = 8
     offset_s: float | None = None
+    phase_check: bool = True
+    phase_ratio: float = 1.3
 
     def __post_init__(self) -> None:
         _one_of("tracker", self.tracker, TRACKERS)
@@ -63,5 +71,7 @@ class MusicBeatConfig:
         _at_least("threads", self.threads, 1)
         if self.offset_s is not None and abs(self.offset_s) > 0.5:
             raise ValueError(f"offset_s must be within +-0.5 s, got {self.offset_s}")
+        if not self.phase_ratio > 1.0:
+            raise ValueError(f"phase_ratio must be > 1 (the moved grid must be clearer), got {self.phase_ratio}")
         if not 1 <= self.networks <= 8:
             raise ValueError(f"networks must be in 1..8, got {self.networks}")

@@ -147,6 +147,15 @@ def render_song(spec: ArrangementSpec, sample_rate: int = 22050, *, channels: in
     return Rendered(_decode(data, channels), sample_rate, arr, path if cache else None, False)
 
 
+def render_midi(midi: bytes, spec: ArrangementSpec, sample_rate: int = 22050, *, channels: int = 1) -> np.ndarray:
+    """Standard MIDI File bytes (e.g. an arrangement whose tempo map or parts a benchmark edited) rendered and
+    mastered exactly as :func:`render` does (cut to ``spec.duration_s``, ``spec.energy``'s level); not cached."""
+    if channels not in (1, 2):
+        raise ValueError(f"channels must be 1 or 2, got {channels}")
+    y = _master(_run_fluidsynth(midi, sample_rate, synth()), spec, sample_rate, channels)
+    return y[:, 0].copy() if channels == 1 else np.ascontiguousarray(y.T)
+
+
 def render_many(specs: list[ArrangementSpec], sample_rate: int = 22050, *, channels: int = 1, workers: int | None = None,
                 cache: bool = True, cache_root: str | os.PathLike | None = None) -> list[np.ndarray]:
     """Several songs, ``workers`` FluidSynth processes at a time (default: the CPUs this process may use)."""

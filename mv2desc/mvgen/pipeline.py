@@ -345,7 +345,8 @@ def _assemble(cfg: GenerateConfig, song: Song, material: list[Path], segments: l
     With ``store``, the written video and its report are kept under a hash of everything that makes
     them (the song's content, the material files' bytes, the spans and the sync settings): a rerun whose
     assembly inputs are unchanged copies the kept video (after checking its checksum) instead of
-    synchronising and encoding again."""
+    synchronising and encoding again; otherwise :func:`mv2desc.mvgen.assembly.assemble_incremental`
+    reuses the unchanged clips' visual beats and segment chunks."""
     from mv2desc.sync.engine import sync_videos
 
     sync_cfg = replace(cfg.sync, render=replace(cfg.sync.render, fps=cfg.video.fps))
@@ -364,7 +365,9 @@ def _assemble(cfg: GenerateConfig, song: Song, material: list[Path], segments: l
     if kept is not None:  # the report is there but its video is missing or damaged: not trusted, redone
         log.warning("cached assembly %s has no intact video: assembling again", key)
         store.events[-1]["status"] = "bad"
-    report = sync_videos(material, song, path, sync_cfg, workers=cfg.workers, spans=spans)
+    from mv2desc.mvgen.assembly import assemble_incremental
+
+    report = assemble_incremental(material, song, path, sync_cfg, spans, store, workers=cfg.workers)
     video.parent.mkdir(parents=True, exist_ok=True)
     tmp = video.with_name(f".tmp-{os.getpid()}-{video.name}")
     try:

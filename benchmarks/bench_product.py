@@ -10,9 +10,9 @@ recorded. ``mv generate``'s stage shares come from its ``report.json`` (``timing
 
 Cases:
 
-* ``describe``: ``mv2desc describe SONG`` with the demo captioner (``assets/demo-captioner``) and
-  without one (metadata-style describer), each in a fresh cache (``MV2DESC_CACHE``), then once more
-  with the cache warm;
+* ``describe``: ``mv2desc describe SONG --cache_dir DIR`` with the demo captioner
+  (``assets/demo-captioner``) and without one (metadata-style describer), each with a fresh cache
+  (cold), then once more with the cache warm;
 * ``generate``: ``mv2desc mv generate SONG --out DIR`` (procedural renderer, the preset's frame size
   unless ``--size WxH``): the first run, a rerun with nothing changed, a rerun after one segment's
   description was edited in ``DIR/segments.json`` (the middle segment); each rerun also as a share of
@@ -93,7 +93,7 @@ def _env(cache: Path) -> dict[str, str]:
 def bench_describe(song: Path, length: float, work: Path, captioner: Path | None) -> dict:
     """Cold (empty cache) and warm runs of ``mv2desc describe``."""
     cache = work / f"cache-describe-{'captioner' if captioner else 'metadata'}"
-    args = ["describe", str(song), *(["--captioner", str(captioner)] if captioner else [])]
+    args = ["describe", str(song), "--cache_dir", str(cache / "analysis"), *(["--captioner", str(captioner)] if captioner else [])]
     out = {}
     for name in ("cold", "warm"):
         r = run(args, _env(cache))

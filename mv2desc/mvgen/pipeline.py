@@ -65,6 +65,15 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def clip_encoding(cfg: GenerateConfig, clip_fps: float) -> dict[str, Any]:
+    """How clips are stored, part of their cache key (the preset only when it is not the original
+    "veryfast", so clips cached before it was a setting keep their keys)."""
+    encoding: dict[str, Any] = {"fps": clip_fps, "crf": cfg.video.crf, "codec": "h264"}
+    if cfg.video.clip_preset != "veryfast":
+        encoding["preset"] = cfg.video.clip_preset
+    return encoding
+
+
 def clip_seed(seed: int, index: int) -> int:
     """Each clip's seed: stable in the run seed and the segment index."""
     return (seed * 1_000_003 + index * 7919 + 17) % (2**31 - 1)
@@ -118,7 +127,7 @@ def _render_chained(cfg: GenerateConfig, renderer: ClipRenderer, cache: ClipCach
 
     gen = build_keyframes(cfg)
     clip_fps = float(renderer.identity().get("fps") or cfg.video.fps)
-    encoding = {"fps": clip_fps, "crf": cfg.video.crf, "codec": "h264"}
+    encoding = clip_encoding(cfg, clip_fps)
     requests, keys, cached, keyframes = [], [], [], []
     previous: np.ndarray | None = None
     for s, c in zip(tqdm(segments, desc=f"keyframes + clips ({renderer.name}, chained)", unit="clip"), cues):
@@ -158,7 +167,7 @@ def _render(cfg: GenerateConfig, renderer: ClipRenderer, cache: ClipCache, reque
 
     # frames are stored at the rate the renderer draws them (a diffusion model's own fps, else the video's)
     clip_fps = float(renderer.identity().get("fps") or cfg.video.fps)
-    encoding = {"fps": clip_fps, "crf": cfg.video.crf, "codec": "h264"}
+    encoding = clip_encoding(cfg, clip_fps)
     keys = [clip_key(renderer.identity(), r, encoding) for r in requests]
     cached = [cache.has_clip(k) and r.index != cfg.redo for k, r in zip(keys, requests)]
     jobs = [ClipJob(k, r) for k, r, c in zip(keys, requests, cached) if not c]
@@ -413,7 +422,7 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
     from mv2desc.mvgen.storyboard import beat_strip, jpeg_data_uri, render_storyboard
     from mv2desc.mvgen.timeline import build_timeline, write_timeline
 
-    cache = ClipCache(out / "cache")
+    cache = ClipCache(out / "cache", preset=cfg.video.clip_preset)
     store = AnalysisStore(cache.root / "analysis")
     song.use_store(store)  # beats, structure, onsets, loudness and descriptions kept by content hash + settings
     cpu: dict[str, float] = {}

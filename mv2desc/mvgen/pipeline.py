@@ -370,7 +370,10 @@ def _assemble(cfg: GenerateConfig, song: Song, material: list[Path], segments: l
     if kept is not None and video.is_file() and file_fingerprint(video, 64) == kept["sha256"]:
         shutil.copyfile(video, path)
         log.info("assembly: mv.mp4 from the cache (%s)", key)
-        return kept["report"]
+        report = kept["report"]
+        for clip, p in zip(report["clips"], material):  # the same bytes, maybe at another path (a moved folder)
+            clip["path"] = str(p)
+        return report
     if kept is not None:  # the report is there but its video is missing or damaged: not trusted, redone
         log.warning("cached assembly %s has no intact video: assembling again", key)
         store.events[-1]["status"] = "bad"

@@ -130,6 +130,10 @@ class DescribeCommand(DescribeConfig):
         overwrite: replace an existing ``out`` file.
         show_structure: also print the song's sections as a short table on stderr (``--structure``
             alone means this; the JSON holds them either way, under ``structure``).
+        cache_dir: keep the song's analyses (beats, structure, loudness) and the descriptions in this
+            folder, under the audio's content hash and the settings, and reuse them when the same file
+            is described again with the same settings and captioner; "auto" = ``$MV2DESC_CACHE/analysis``
+            (``~/.cache/mv2desc/analysis``); empty = no cache.
     """
 
     song: str
@@ -137,6 +141,7 @@ class DescribeCommand(DescribeConfig):
     out: str | None = None
     overwrite: bool = False
     show_structure: bool = False
+    cache_dir: str = ""
 
     def __post_init__(self) -> None:
         parent = getattr(super(), "__post_init__", None)

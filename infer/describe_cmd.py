@@ -61,6 +61,17 @@ def structure_table(structure: dict) -> str:
     return "\n".join(rows)
 
 
+def _song(path: str, cache_dir: str):
+    """The song decoded once, with ``cache_dir``'s analysis store attached (none when empty)."""
+    from mv2desc.analysis_cache import AnalysisStore, default_root
+    from mv2desc.song import Song
+
+    song = Song.load(path)
+    if cache_dir:
+        song.use_store(AnalysisStore(default_root() if cache_dir == "auto" else Path(cache_dir)))
+    return song
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = structure_flag(list(sys.argv[1:] if argv is None else argv))
 
@@ -87,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             bar.update(done - bar.n)
 
         try:
-            result = describe_song(cfg.song, cfg.captioner, cfg.describe_config(), progress=progress)
+            result = describe_song(_song(cfg.song, cfg.cache_dir), cfg.captioner, cfg.describe_config(), progress=progress)
         except MediaError as exc:
             raise UserError(f"{exc.reason}: {exc.detail}") from exc
         except ValueError as exc:

@@ -25,6 +25,11 @@ Per-segment *feature columns* (``rms_db_mean``, chroma, tempo, ...) are not anal
 describer extracts them per segment with the dataset's extractor (:mod:`mv2desc.audio.features`) from
 ``mono``, exactly as a dataset row is made, so a captioner reads the columns it was trained on.
 
+With a store attached (:meth:`Song.use_store`, an :class:`mv2desc.analysis_cache.AnalysisStore`), the
+beats, structure, onset envelope, onsets and loudness are also kept on disk under the song's content
+hash and their settings, so a rerun on the same file reads them back instead of computing them
+(``mv generate`` attaches ``DIR/cache/analysis``).
+
 Further analyses of the whole song join the same way: a method computed on first use from ``mono`` /
 ``mono_at``, cached under its settings in ``_cache``.
 """
@@ -43,6 +48,7 @@ import numpy as np
 from mv2desc.beats import MusicBeatConfig, MusicBeats
 
 if TYPE_CHECKING:
+    from mv2desc.analysis_cache import AnalysisStore
     from mv2desc.structure import Structure, StructureConfig
 
 T = TypeVar("T")
@@ -115,6 +121,12 @@ class Song:
         self.n_channels = 1 if y.ndim == 1 else int(y.shape[0])
         self._stereo = y if y.ndim == 2 and y.shape[0] == 2 else None  # (2, n) as decoded
         self._cache: dict[Any, Any] = {}
+        self.store: AnalysisStore | None = None
+
+    def use_store(self, store: AnalysisStore | None) -> Song:
+        """Keep the song-level analyses in ``store`` too (None: in memory only); returns the Song."""
+        self.store = store
+        return self
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, max_duration_s: float | None = None, analysis: SongAnalysis | None = None) -> Song:
@@ -176,7 +188,7 @@ class Song:
             x = self._cached(("beat_input", rate), lambda: beat_input(self.mono, self.sr, rate))
             return track_prepared(x, rate, cfg, self.duration_s)
 
-        return self._cached(self._beats_key(cfg), track)
+        return self._cached(self._beats_key(cfg), track, persist="beats")
 
     @staticmethod
     def _beats_key(cfg: MusicBeatConfig) -> tuple:
@@ -194,7 +206,7 @@ class Song:
         beats_cfg = beats_cfg or MusicBeatConfig()
         structure_cfg = structure_cfg or StructureConfig()
         key = ("structure", self._beats_key(beats_cfg), tuple(sorted(asdict(structure_cfg).items())))
-        return self._cached(key, lambda: analyse_structure(self.mono, self.sr, self.beats(beats_cfg), structure_cfg))
+        return self._cached(key, lambda: analyse_structure(self.mono, self.sr, self.beats(beats_cfg), structure_cfg), persist="structure")
 
     def onset_envelope(self) -> np.ndarray:
         """``(T,)`` librosa's onset strength of ``mono`` (log-mel flux), frames of ``analysis.hop_length``."""
@@ -203,7 +215,7 @@ class Song:
 
             return librosa.onset.onset_strength(y=self.mono, sr=self.sr, hop_length=self.analysis.hop_length)
 
-        return self._cached("onset_envelope", envelope)
+        return self._cached("onset_envelope", envelope, persist="onset_envelope")
 
     def onsets_s(self) -> np.ndarray:
         """``(k,)`` onset times (seconds, increasing): librosa's peak picking on :meth:`onset_envelope`."""
@@ -214,7 +226,7 @@ class Song:
             times = librosa.onset.onset_detect(onset_envelope=self.onset_envelope(), sr=self.sr, hop_length=hop, units="time")
             return np.asarray(times, dtype=np.float64)
 
-        return self._cached("onsets_s", detect)
+        return self._cached("onsets_s", detect, persist="onsets")
 
     def loudness(self) -> Loudness:
         """The song's loudness curve (:class:`Loudness`; ``analysis`` frames)."""
@@ -226,7 +238,7 @@ class Song:
             times = librosa.frames_to_time(np.arange(rms.size), sr=self.sr, hop_length=hop)
             return Loudness(np.asarray(times, dtype=np.float64), rms, 20 * np.log10(np.maximum(rms, 1e-5)))
 
-        return self._cached("loudness", measure)
+        return self._cached("loudness", measure, persist="loudness")
 
     @cached_property
     def fingerprint(self) -> str:
@@ -235,9 +247,19 @@ class Song:
 
         return file_fingerprint(self.path) if self.path is not None else bytes_fingerprint(self.mono.tobytes())
 
-    def _cached(self, key: Any, make: Callable[[], T]) -> T:
+    def content_key(self) -> list[Any]:
+        """What identifies the samples and the analysis frames: the content hash, the decode's length
+        limit, the rate and :class:`SongAnalysis` (part of every disk-cache key of this Song)."""
+        return [self.fingerprint, self.max_duration_s, self.sr, asdict(self.analysis)]
+
+    def _cached(self, key: Any, make: Callable[[], T], persist: str | None = None) -> T:
+        """``make()`` once per ``key``; with ``persist`` (a kind) and a store, also on disk."""
         if key not in self._cache:
-            self._cache[key] = make()
+            if persist is not None and self.store is not None:
+                store = self.store
+                self._cache[key] = store.get_or_make(persist, store.key(self.content_key(), persist, repr(key)), make)
+            else:
+                self._cache[key] = make()
         return self._cache[key]
 
 

@@ -27,8 +27,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,6 +47,9 @@ from mv2desc.metrics.agreement import text_variety
 from mv2desc.song import Song, as_song
 from mv2desc.structure import Section, Structure, StructureConfig
 from mv2desc.validation import positive
+
+if TYPE_CHECKING:
+    from mv2desc.analysis_cache import AnalysisStore
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +186,7 @@ def describe_song(
     *,
     progress: Callable[[str, int, int], None] | None = None,
     beats: MusicBeats | None = None,
+    store: AnalysisStore | None = None,
 ) -> SongDescription:
     """Describe ``song`` (a :class:`~mv2desc.song.Song`, or a file decoded here once), segment by segment.
 
@@ -191,17 +195,51 @@ def describe_song(
     ``progress(stage, done, total)`` reports the feature and generation stages. ``beats``: the song's
     beats when already tracked (the same :func:`~mv2desc.beats.track_file` result; skips tracking;
     otherwise ``song.beats(cfg.beats)``, shared with every other user of the same Song).
+    ``store``: a disk cache (default: the Song's own, :meth:`mv2desc.song.Song.use_store`); the result is
+    kept there under the song's content hash, ``cfg``, the captioner's content hash and the lyrics
+    file's, and a later call with the same inputs returns it without loading the captioner
+    (:func:`describe_key`; not with ``beats`` given or a captioner passed as a loaded model).
     Raises :class:`MediaError` for an unreadable or too short file, and
     :class:`~mv2desc.model.artifact.ArtifactError` for an unusable captioner.
     """
+    cfg = cfg or DescribeConfig()
+    song = as_song(song)  # a path: decoded here, once
+    store = store if store is not None else song.store
+    key = describe_key(store, song, captioner, cfg) if store is not None and beats is None else None
+    if key is None:
+        return _describe_song(song, captioner, cfg, progress, beats)
+    cached = store.load("describe", key, SongDescription)
+    if cached is not None:
+        log.info("%s: segments and descriptions from the cache (%s)", song.source, key)
+        return replace(cached, song=song.source)
+    result = _describe_song(song, captioner, cfg, progress, beats)
+    store.store("describe", key, result)
+    return result
+
+
+def describe_key(store: AnalysisStore, song: Song, captioner: Any, cfg: DescribeConfig) -> str | None:
+    """The cache key of ``describe_song(song, captioner, cfg)``: the song's content, every setting, the
+    captioner's files and the lyrics file's bytes (None for a captioner given as a loaded model)."""
+    from mv2desc.analysis_cache import folder_fingerprint
+
+    if captioner is not None and not isinstance(captioner, (str, os.PathLike)):
+        return None
+    if cfg.lyrics and not os.path.isfile(cfg.lyrics):  # read_lyrics says what is wrong with it
+        return None
+    return store.key(song.content_key(), "describe", asdict(cfg),
+                     folder_fingerprint(captioner) if captioner is not None else None,
+                     folder_fingerprint(cfg.lyrics) if cfg.lyrics else None)
+
+
+def _describe_song(song: Song, captioner: Any, cfg: DescribeConfig, progress: Callable[[str, int, int], None] | None,
+                   beats: MusicBeats | None) -> SongDescription:
+    """:func:`describe_song` without the cache."""
     from mv2desc.audio.features import AcousticFeatureExtractor
 
-    cfg = cfg or DescribeConfig()
     model, prompt_settings, source = _load_captioner(captioner, cfg.device) if captioner is not None else (None, None, None)
     spec = model.feature_spec if model is not None else None
     features = spec.feature_config() if spec is not None else rhythm_only_features()
 
-    song = as_song(song)  # a path: decoded here, once
     y, sr = song.mono, song.sr  # (n,) mono at the file's rate
     path = song.source
     duration = song.duration_s

@@ -61,8 +61,9 @@ def clip_key(identity: dict, request: ClipRequest, encoding: dict) -> str:
 class ClipCache:
     """``root/clips/<key>.mp4`` (+ ``<key>.json``, its seal: size and checksum) and ``root/keyframes/<key>.png``."""
 
-    def __init__(self, root: str | os.PathLike) -> None:
+    def __init__(self, root: str | os.PathLike, preset: str = "veryfast") -> None:
         self.root = Path(root)
+        self.preset = preset  # x264 preset of the stored clips (intermediates, decoded again by the assembly)
         self._remove_dead_temporaries()
 
     def _remove_dead_temporaries(self) -> None:
@@ -107,7 +108,7 @@ class ClipCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
         try:
-            write_video(tmp, frames, fps, crf=crf, preset="veryfast")
+            write_video(tmp, frames, fps, crf=crf, preset=self.preset)
             seal = {"bytes": tmp.stat().st_size, "sha256": _sha256(tmp), "frames": int(len(frames)), "fps": fps}
             os.replace(tmp, path)
         finally:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mv2desc.analysis_cache import AnalysisStore
 from mv2desc.atomic import atomic_write_bytes, atomic_write_json
 from mv2desc.errors import UserError
 from mv2desc.fingerprint import fingerprint
@@ -54,6 +55,23 @@ log = logging.getLogger(__name__)
 FORMAT = "mv2desc.mv.generate/1"
 OUTPUTS = ("mv.mp4", "storyboard.html", "timeline.otio")  # published together, before report.json
 LYRICS_OUTPUT = "mv.srt"  # published with them when the run has lyrics; removed when it has none
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user + sys) of this process and its finished children so far."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def clip_encoding(cfg: GenerateConfig, clip_fps: float) -> dict[str, Any]:
+    """How clips are stored, part of their cache key (the preset only when it is not the original
+    "veryfast", so clips cached before it was a setting keep their keys)."""
+    encoding: dict[str, Any] = {"fps": clip_fps, "crf": cfg.video.crf, "codec": "h264"}
+    if cfg.video.clip_preset != "veryfast":
+        encoding["preset"] = cfg.video.clip_preset
+    return encoding
 
 
 def clip_seed(seed: int, index: int) -> int:
@@ -109,7 +127,7 @@ def _render_chained(cfg: GenerateConfig, renderer: ClipRenderer, cache: ClipCach
 
     gen = build_keyframes(cfg)
     clip_fps = float(renderer.identity().get("fps") or cfg.video.fps)
-    encoding = {"fps": clip_fps, "crf": cfg.video.crf, "codec": "h264"}
+    encoding = clip_encoding(cfg, clip_fps)
     requests, keys, cached, keyframes = [], [], [], []
     previous: np.ndarray | None = None
     for s, c in zip(tqdm(segments, desc=f"keyframes + clips ({renderer.name}, chained)", unit="clip"), cues):
@@ -149,7 +167,7 @@ def _render(cfg: GenerateConfig, renderer: ClipRenderer, cache: ClipCache, reque
 
     # frames are stored at the rate the renderer draws them (a diffusion model's own fps, else the video's)
     clip_fps = float(renderer.identity().get("fps") or cfg.video.fps)
-    encoding = {"fps": clip_fps, "crf": cfg.video.crf, "codec": "h264"}
+    encoding = clip_encoding(cfg, clip_fps)
     keys = [clip_key(renderer.identity(), r, encoding) for r in requests]
     cached = [cache.has_clip(k) and r.index != cfg.redo for k, r in zip(keys, requests)]
     jobs = [ClipJob(k, r) for k, r, c in zip(keys, requests, cached) if not c]
@@ -329,13 +347,59 @@ def _publish(stage: Path, out: Path, names: tuple[str, ...], report: dict, stale
     atomic_write_json(out / "report.json", report)
 
 
-def _assemble(cfg: GenerateConfig, song: Song, material: list[Path], segments: list[dict], path: Path) -> dict:
-    """``sync_videos`` of the segments' material over their spans, at the video's fps: the sync report."""
+def _assemble(cfg: GenerateConfig, song: Song, material: list[Path], segments: list[dict], path: Path,
+              store: AnalysisStore | None = None) -> dict:
+    """``sync_videos`` of the segments' material over their spans, at the video's fps: the sync report.
+
+    With ``store``, the written video and its report are kept under a hash of everything that makes
+    them (the song's content, the material files' bytes, the spans and the sync settings): a rerun whose
+    assembly inputs are unchanged copies the kept video (after checking its checksum) instead of
+    synchronising and encoding again; otherwise :func:`mv2desc.mvgen.assembly.assemble_incremental`
+    reuses the unchanged clips' visual beats and segment chunks."""
     from mv2desc.sync.engine import sync_videos
 
     sync_cfg = replace(cfg.sync, render=replace(cfg.sync.render, fps=cfg.video.fps))
     spans = [(s["start_s"], s["end_s"]) for s in segments]
-    return sync_videos(material, song, path, sync_cfg, workers=cfg.workers, spans=spans)  # beats: song.beats(cfg.sync.music)
+    if store is None:
+        return sync_videos(material, song, path, sync_cfg, workers=cfg.workers, spans=spans)  # beats: song.beats(cfg.sync.music)
+    from mv2desc.fingerprint import file_fingerprint
+
+    key = store.key(song.content_key(), "assembly", [file_fingerprint(p, 64) for p in material], spans, asdict(sync_cfg))
+    video = store.root / "assembly" / f"{key}.mp4"
+    kept = store.load("assembly", key, dict)
+    if kept is not None and video.is_file() and file_fingerprint(video, 64) == kept["sha256"]:
+        shutil.copyfile(video, path)
+        log.info("assembly: mv.mp4 from the cache (%s)", key)
+        report = kept["report"]
+        for clip, p in zip(report["clips"], material):  # the same bytes, maybe at another path (a moved folder)
+            clip["path"] = str(p)
+        return report
+    if kept is not None:  # the report is there but its video is missing or damaged: not trusted, redone
+        log.warning("cached assembly %s has no intact video: assembling again", key)
+        store.events[-1]["status"] = "bad"
+    from mv2desc.mvgen.assembly import assemble_incremental
+
+    report = assemble_incremental(material, song, path, sync_cfg, spans, store, workers=cfg.workers)
+    video.parent.mkdir(parents=True, exist_ok=True)
+    tmp = video.with_name(f".tmp-{os.getpid()}-{video.name}")
+    try:
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, video)
+    finally:
+        tmp.unlink(missing_ok=True)
+    store.store("assembly", key, {"sha256": file_fingerprint(video, 64), "report": report})
+    _prune(video.parent, keep=KEEP_ASSEMBLIES)
+    return report
+
+
+KEEP_ASSEMBLIES = 3  # assembled videos kept in the cache (the newest): undoing an edit is free too
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Remove all but the ``keep`` newest ``*.mp4`` of ``folder`` (their reports then miss and rebuild)."""
+    videos = sorted(folder.glob("*.mp4"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    for old in videos[keep:]:
+        old.unlink(missing_ok=True)
 
 
 def generate(cfg: GenerateConfig) -> dict[str, Any]:
@@ -361,12 +425,17 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
     from mv2desc.mvgen.storyboard import beat_strip, jpeg_data_uri, render_storyboard
     from mv2desc.mvgen.timeline import build_timeline, write_timeline
 
-    cache = ClipCache(out / "cache")
+    cache = ClipCache(out / "cache", preset=cfg.video.clip_preset)
+    store = AnalysisStore(cache.root / "analysis")
+    song.use_store(store)  # beats, structure, onsets, loudness and descriptions kept by content hash + settings
+    cpu: dict[str, float] = {}
 
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu_seconds()
     desc = _describe(cfg, song)
     beats = song.beats(cfg.sync.music)  # the run's beats, tracked once (describe asked first)
-    timing["describe"] = time.perf_counter() - t
+    timing["describe"], cpu["describe"] = time.perf_counter() - t, cpu_seconds() - c0
+    if store.hits():
+        log.info("from the cache: %s", ", ".join(f"{k} ({v})" for k, v in store.summary().items()))
     fp = song.fingerprint
     segments, edit_moves = _segments(out, cfg, song, desc)
     if cfg.redo >= len(segments):
@@ -374,26 +443,27 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
     style = build_style_sheet(desc, cfg.theme, cfg.seed)
     cues = segment_cues(song, beats, [(s["start_s"], s["end_s"]) for s in segments])
 
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu_seconds()
     renderer, requests, keys, cached, keyframes = _clips(cfg, cache, segments, style, cues, gpus)
     material, fills = _fill_clips(cfg, cache, keys, segments)
-    timing["clips"] = time.perf_counter() - t
+    timing["clips"], cpu["clips"] = time.perf_counter() - t, cpu_seconds() - c0
 
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu_seconds()
     stage = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out))
     try:
-        sync = _assemble(cfg, song, material, segments, stage / "mv.mp4")
+        sync = _assemble(cfg, song, material, segments, stage / "mv.mp4", store)
         sync["output"]["path"] = str(out / "mv.mp4")
-        timing["assembly"] = time.perf_counter() - t
+        timing["assembly"], cpu["assembly"] = time.perf_counter() - t, cpu_seconds() - c0
 
-        t = time.perf_counter()
+        t, c0 = time.perf_counter(), cpu_seconds()
         shown = _output_spans(sync)
         scores, consistency, thumbs, _, clip = _scores(cfg, stage / "mv.mp4", shown, segments, desc, sync, style, keyframes)
         notes = [desc.note]
         if clip is None:
             notes.append("CLIPSIM and cross-scene consistency not computed: no CLIP model configured (scores.clip_model)")
         notes += sync["warnings"]
-        timing["scores"] = time.perf_counter() - t
+        timing["scores"], cpu["scores"] = time.perf_counter() - t, cpu_seconds() - c0
+        t, c0 = time.perf_counter(), cpu_seconds()
 
         visual = np.asarray(sync.get("visual_beats_after_s", []), dtype=np.float64)
         music = np.asarray(beats.beats_s, dtype=np.float64)
@@ -436,7 +506,9 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
             base_dir=out if cfg.timeline_paths == "relative" else None, sections=sections, lyrics=[ln.to_dict() for ln in lines]))
         published = OUTPUTS + ((LYRICS_OUTPUT,) if lines else ())
 
+        timing["outputs"], cpu["outputs"] = time.perf_counter() - t, cpu_seconds() - c0
         timing["total"] = time.perf_counter() - t_start
+        cpu["total"] = cpu_seconds()
         report = {
             "format": FORMAT,
             "song": {"path": cfg.song, "fingerprint": fp, **{k: v for k, v in desc.to_dict().items() if k not in ("segments", "song")}},
@@ -466,6 +538,8 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
             "sync": sync,
             "config": asdict(cfg),
             "timing_s": {k: round(v, 2) for k, v in timing.items()},
+            "cpu_s": {k: round(v, 2) for k, v in cpu.items()},
+            "from_cache": store.summary(),
         }
         _publish(stage, out, published, report, stale=() if lines else (LYRICS_OUTPUT,))
     finally:

@@ -54,11 +54,11 @@ def gpu_ids(n: int) -> list[str]:
     return visible[:n]
 
 
-def _init_worker(factory: Callable[[], ClipRenderer], slots, cache_root: str, fps: float, crf: int) -> None:
+def _init_worker(factory: Callable[[], ClipRenderer], slots, cache_root: str, fps: float, crf: int, preset: str = "veryfast") -> None:
     device = slots.get()
     if device.startswith("cuda:"):  # before the renderer (and torch's CUDA) starts in this process
         os.environ["CUDA_VISIBLE_DEVICES"] = device.removeprefix("cuda:")
-    _worker.update(renderer=factory(), cache=ClipCache(cache_root), fps=fps, crf=crf, device=device)
+    _worker.update(renderer=factory(), cache=ClipCache(cache_root, preset), fps=fps, crf=crf, device=device)
 
 
 def _render_in_worker(job: ClipJob) -> tuple[str, str]:
@@ -101,7 +101,7 @@ def render_clips(
         slots.put(f"cuda:{gpus[d]}" if gpus is not None else f"cpu:{d}")
     by_key = {j.key: j for j in jobs}
     # workers ignore Ctrl-C and die with this process; an interrupt or error here terminates them
-    with worker_pool(n, ctx, _init_worker, (factory, slots, str(cache.root), fps, crf)) as pool:
+    with worker_pool(n, ctx, _init_worker, (factory, slots, str(cache.root), fps, crf, cache.preset)) as pool:
         futures = [pool.submit(_render_in_worker, j) for j in jobs]
         for fut in as_completed(futures):
             key, device = fut.result()

@@ -128,10 +128,8 @@ def render(
     """
     interpolator = FlowInterpolator(flow_height) if resample == "flow" else None
     n_out = output_frame_count(duration_s, fps)
+    which = frame_owners(placements, n_out, fps)
     times = np.arange(n_out) / fps
-    starts = np.array([p.out_start for p in placements])
-    # an output frame belongs to the clip on screen at its middle: cuts land on the frame nearest them
-    which = np.clip(np.searchsorted(starts, times + 0.5 / fps, side="right") - 1, 0, len(placements) - 1)
     with VideoWriter(
         out_path, fps=fps, width=width, height=height, audio=audio, sample_rate=sample_rate,
         crf=crf, preset=preset, audio_bitrate=audio_bitrate,
@@ -141,14 +139,175 @@ def render(
             if ks.size == 0:
                 continue
             plan = frame_plan(placement.warp, times[ks], placement.info.fps, placement.info.n_frames, resample, fps)
-            stream = _ClipStream(placement.info, width, height, passthrough=resample == "nearest")
-            for idx, w in zip(plan.index, plan.weight):
-                img = stream.get(int(idx))
-                if w > 0 and interpolator is not None:
-                    img = interpolator.between(img, stream.peek_next(), float(w), key=(c, int(idx)))
-                elif w > 0:
-                    img = cv2.addWeighted(img, 1.0 - float(w), stream.peek_next(), float(w), 0.0)
+            for img in _placement_frames(placement, plan, width, height, resample, interpolator, c):
                 writer.write(img)
             if progress is not None:
                 progress(int(np.count_nonzero(which <= c)), n_out)
+    return Path(out_path)
+
+
+def frame_owners(placements: list[ClipPlacement], n_out: int, fps: float) -> np.ndarray:
+    """``(n_out,)`` the placement shown on each output frame: the one on screen at the frame's middle,
+    so cuts land on the frame nearest them."""
+    times = np.arange(n_out) / fps
+    starts = np.array([p.out_start for p in placements])
+    return np.clip(np.searchsorted(starts, times + 0.5 / fps, side="right") - 1, 0, len(placements) - 1)
+
+
+def _placement_frames(placement: ClipPlacement, plan, width: int, height: int, resample: str,
+                      interpolator: FlowInterpolator | None, c: int) -> Iterator:
+    """The output frames of one placement, in order, from its frame plan."""
+    stream = _ClipStream(placement.info, width, height, passthrough=resample == "nearest")
+    for idx, w in zip(plan.index, plan.weight):
+        img = stream.get(int(idx))
+        if w > 0 and interpolator is not None:
+            img = interpolator.between(img, stream.peek_next(), float(w), key=(c, int(idx)))
+        elif w > 0:
+            img = cv2.addWeighted(img, 1.0 - float(w), stream.peek_next(), float(w), 0.0)
+        yield img
+
+
+CHUNK_FORMAT = "mv2desc.sync.chunk/1"
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """What :func:`render_chunked` did: per placement, its chunk's key and whether it came from the cache."""
+
+    keys: tuple[str, ...]
+    reused: tuple[bool, ...]
+
+
+def render_chunked(
+    placements: list[ClipPlacement],
+    out_path: str | os.PathLike,
+    *,
+    chunk_dir: str | os.PathLike,
+    clip_ids: list[str],
+    duration_s: float,
+    fps: float,
+    width: int,
+    height: int,
+    audio: np.ndarray | None = None,
+    sample_rate: int = 44100,
+    resample: str = "flow",
+    crf: int = 20,
+    preset: str = "veryfast",
+    audio_bitrate: int = 192_000,
+    flow_height: int = 180,
+) -> ChunkResult:
+    """:func:`render`, one H.264 chunk per placement, each cached in ``chunk_dir`` under a hash of what
+    makes its frames (``clip_ids[c]``: the content hash of placement ``c``'s clip file; its frame plan;
+    the output settings), then joined by stream copy with the soundtrack encoded alongside.
+
+    The output frames are those :func:`render` makes (the same frame owners, plans and resampling);
+    a rerun where one clip changed re-encodes that clip's chunk alone, and the other segments' frames
+    are bit-identical to the previous output. Every chunk is a closed encode starting on a key frame,
+    so the joined stream is valid from any chunk's start; chunks whose codec parameters (SPS/PPS)
+    differ from the first one's are refused (``ValueError``) rather than joined.
+    """
+    from mv2desc.atomic import atomic_write_bytes
+    from mv2desc.fingerprint import file_fingerprint, fingerprint
+
+    n_out = output_frame_count(duration_s, fps)
+    which = frame_owners(placements, n_out, fps)
+    times = np.arange(n_out) / fps
+    folder = Path(chunk_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    chunks: list[tuple[Path, int]] = []
+    keys, reused = [], []
+    for c, placement in enumerate(placements):
+        ks = np.flatnonzero(which == c)
+        if ks.size == 0:
+            keys.append(""), reused.append(False)
+            continue
+        plan = frame_plan(placement.warp, times[ks], placement.info.fps, placement.info.n_frames, resample, fps)
+        key = fingerprint([CHUNK_FORMAT, clip_ids[c], np.asarray(plan.index).tolist(), np.round(plan.weight, 6).tolist(),
+                           [width, height, fps, resample, crf, preset, flow_height if resample == "flow" else None]], length=24)
+        path = folder / f"{key}.mp4"
+        hit = _chunk_ok(path, int(ks.size))
+        if not hit:
+            interpolator = FlowInterpolator(flow_height) if resample == "flow" else None
+            tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+            try:
+                with VideoWriter(tmp, fps=fps, width=width, height=height, crf=crf, preset=preset) as writer:
+                    for img in _placement_frames(placement, plan, width, height, resample, interpolator, c):
+                        writer.write(img)
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
+            atomic_write_bytes(_seal(path), file_fingerprint(path, 64).encode())
+        chunks.append((path, int(ks.size)))
+        keys.append(key), reused.append(hit)
+    join_chunks(chunks, out_path, fps=fps, audio=audio, sample_rate=sample_rate, audio_bitrate=audio_bitrate)
+    return ChunkResult(tuple(keys), tuple(reused))
+
+
+def _seal(path: Path) -> Path:
+    return path.with_suffix(".sha256")
+
+
+def _chunk_ok(path: Path, n_frames: int) -> bool:
+    """A cached chunk is used only when its bytes match the checksum written with it (its seal), it opens,
+    its first packet is a key frame and it holds exactly the frames it should; anything else is re-encoded."""
+    import av
+
+    from mv2desc.fingerprint import file_fingerprint
+
+    try:
+        if not path.is_file() or _seal(path).read_text(encoding="ascii").strip() != file_fingerprint(path, 64):
+            return False
+    except OSError:
+        return False
+    try:
+        with av.open(str(path)) as c:
+            stream = c.streams.video[0]
+            packets = [p for p in c.demux(stream) if p.size]
+        return bool(packets) and packets[0].is_keyframe and len(packets) == n_frames
+    except (av.error.FFmpegError, IndexError, OSError):
+        return False
+
+
+def join_chunks(chunks: list[tuple[Path, int]], out_path: str | os.PathLike, *, fps: float, audio: np.ndarray | None,
+                sample_rate: int, audio_bitrate: int) -> Path:
+    """Concatenate H.264 chunks (``(path, frames)``, each starting on a key frame) by stream copy into
+    ``out_path``, timestamps shifted by the frames before each, with ``audio`` encoded as AAC alongside
+    (interleaved as :class:`~mv2desc.media.video.VideoWriter` does)."""
+    import av
+
+    from mv2desc.media.audio import AudioStreamEncoder
+
+    with av.open(str(out_path), "w", format="mp4") as out:
+        with av.open(str(chunks[0][0])) as first:
+            vstream = out.add_stream_from_template(first.streams.video[0])
+            extradata = first.streams.video[0].codec_context.extradata
+        encoder = (AudioStreamEncoder(out, audio, sample_rate, "aac", audio_bitrate, {"aac_coder": "fast"})
+                   if audio is not None else None)
+        done = 0
+        last_dts = None
+        for path, n in chunks:
+            with av.open(str(path)) as src:
+                stream = src.streams.video[0]
+                if stream.codec_context.extradata != extradata:
+                    raise ValueError(f"chunk {path.name}: codec parameters differ from the first chunk's; cannot join by stream copy")
+                tb = stream.time_base
+                shift = int(round(done / fps / tb))
+                for k, packet in enumerate(src.demux(stream)):
+                    if packet.dts is None:
+                        continue  # the demuxer's flush packet
+                    if k == 0 and not packet.is_keyframe:
+                        raise ValueError(f"chunk {path.name} does not start on a key frame")
+                    packet.pts += shift
+                    packet.dts += shift
+                    if last_dts is not None and packet.dts <= last_dts:
+                        raise ValueError(f"chunk {path.name}: decoding times overlap the previous chunk's")
+                    last_dts = packet.dts
+                    if encoder is not None:
+                        encoder.encode_until(float(packet.dts * tb))
+                    packet.stream = vstream
+                    out.mux(packet)
+            done += n
+        if encoder is not None:
+            encoder.encode_until(done / fps)
+            encoder.close()
     return Path(out_path)

@@ -1,0 +1,114 @@
+"""Incremental beat-synchronised assembly of ``mv generate``: the same plan and frames as
+:func:`mv2desc.sync.engine.sync_videos` with ``spans``, with what does not change between runs cached.
+
+* each clip's visual beats (optical flow, the costly analysis) are kept in the run's
+  :class:`~mv2desc.analysis_cache.AnalysisStore` under the clip file's content hash and the
+  :class:`~mv2desc.sync.config.VisualBeatConfig`;
+* the plan (matching inside each span) is recomputed: it is cheap and each span's matching reads only
+  its own clip and the music beats inside it;
+* the video is rendered as one H.264 chunk per segment (:func:`mv2desc.sync.render.render_chunked`),
+  each cached under a hash of its clip's bytes, its frame plan and the output settings, and joined by
+  stream copy with the song encoded alongside: after one edited description only that segment's chunk
+  is encoded again, and every other segment's frames are bit-identical to the previous run's;
+* the sync metrics are measured on the written video, as ``sync_videos`` does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from mv2desc.analysis_cache import AnalysisStore
+from mv2desc.song import Song
+from mv2desc.sync.config import SyncConfig
+
+log = logging.getLogger(__name__)
+
+
+def clip_analyses(paths: list[Path], ids: list[str], cfg: SyncConfig, store: AnalysisStore, workers: int) -> list:
+    """``ClipAnalysis`` (file facts + visual beats) of every clip: from ``store`` by content hash, the
+    missing ones computed in ``workers`` processes and stored."""
+    from mv2desc.media.video import probe_video
+    from mv2desc.sync.engine import ClipAnalysis, analyse_clips
+    from mv2desc.sync.visual_beats import VisualBeats
+
+    keys = [store.key(i, "visual_beats", asdict(cfg.visual)) for i in ids]
+    beats = [store.load("visual_beats", k, VisualBeats) for k in keys]
+    missing = [k for k, b in enumerate(beats) if b is None]
+    if missing:
+        fresh, _ = analyse_clips([paths[k] for k in missing], cfg.visual, workers)
+        for k, a in zip(missing, fresh):
+            store.store("visual_beats", keys[k], a.beats)
+            beats[k] = a.beats
+    log.info("visual beats: %d clips from the cache, %d analysed", len(paths) - len(missing), len(missing))
+    return [ClipAnalysis(probe_video(p), b) for p, b in zip(paths, beats)]
+
+
+def assemble_incremental(material: list[Path], song: Song, out_path: Path, cfg: SyncConfig, spans: list[tuple[float, float]],
+                         store: AnalysisStore, workers: int = 2) -> dict:
+    """Write ``out_path`` (segment ``k`` shows ``material[k]`` on ``spans[k]``) and return the sync
+    report of :func:`mv2desc.sync.engine.sync_videos` (plus ``chunks``: per segment whether its chunk
+    was reused)."""
+    from mv2desc.fingerprint import file_fingerprint
+    from mv2desc.sync.engine import build_report, plan_sync
+    from mv2desc.sync.render import ClipPlacement, render_chunked
+    from mv2desc.sync.score import score_video
+
+    if len(spans) != len(material):
+        raise ValueError(f"need one span per video, got {len(material)} videos and {len(spans)} spans")
+    timing: dict[str, float] = {}
+    t0 = time.perf_counter()
+    ids = [file_fingerprint(p, 64) for p in material]
+    analyses = clip_analyses(material, ids, cfg, store, workers)
+    timing["visual_beats"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    music = song.beats(cfg.music)
+    timing["music_beats"] = time.perf_counter() - t0
+    fps = cfg.render.fps or max(a.info.fps for a in analyses)
+    t0 = time.perf_counter()
+    durations = [a.info.duration_s for a in analyses]
+    clips = [a.beats for a in analyses]
+    plan = plan_sync(clips, durations, music, song.duration_s, cfg.match, cfg.metrics, fps=fps, spans=spans)
+    baselines = {name: plan_sync(clips, durations, music, song.duration_s, cfg.match, cfg.metrics, method=name, fps=fps, spans=spans)
+                 for name in ("dp", "greedy", "uniform") if name != cfg.match.matcher}
+    timing["matching"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    width = cfg.render.width or analyses[0].info.width // 2 * 2
+    height = cfg.render.height or analyses[0].info.height // 2 * 2
+    placements = [ClipPlacement(a.info, m.warp, seg.out_start, seg.out_end)
+                  for a, m, seg in zip(analyses, plan.matchings, plan.layout.segments)]
+    resample = cfg.render.resample
+    if resample == "auto":
+        resample = "flow" if min(a.info.fps for a in analyses) < fps - 1e-6 else "blend"
+    n_audio = round(plan.layout.duration_s * song.sr)
+    tmp = out_path.with_name(f".tmp-{os.getpid()}-{out_path.name}")
+    try:
+        chunks = render_chunked(
+            placements, tmp, chunk_dir=store.root / "chunks", clip_ids=ids, duration_s=plan.layout.duration_s, fps=fps, width=width,
+            height=height, audio=song.stereo[:, :n_audio], sample_rate=song.sr, resample=resample, crf=cfg.render.crf,
+            preset=cfg.render.preset, audio_bitrate=cfg.render.audio_bitrate, flow_height=cfg.render.flow_height)
+        timing["render"] = time.perf_counter() - t0
+        log.info("rendered %.1f s at %g fps (%s frames) in %.1f s: %d of %d segment chunks reused", plan.layout.duration_s, fps,
+                 resample, timing["render"], sum(chunks.reused), len(chunks.reused))
+        t0 = time.perf_counter()
+        measured = score_video(tmp, song, visual_cfg=cfg.visual, metric_cfg=cfg.metrics, music=music)
+        timing["measure_output"] = time.perf_counter() - t0
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    report = build_report(analyses, music, song.duration_s, plan, cfg, measured=measured, baselines=baselines)
+    if plan.layout.dropped:
+        report["warnings"].append(f"{plan.layout.dropped} clip(s) at the end did not fit (the song ends first) and are not shown")
+    for w in report["warnings"]:
+        log.warning(w)
+    report["output"] = {"path": str(out_path), "fps": fps, "width": width, "height": height, "resample": resample,
+                        "n_frames": measured["n_frames"], "duration_s": measured["video_duration_s"]}
+    report["chunks"] = {"reused": list(chunks.reused), "keys": list(chunks.keys)}
+    report["timing_s"] = {k: round(v, 3) for k, v in timing.items()}
+    return report
+
+
+__all__ = ["assemble_incremental", "clip_analyses"]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mv2desc.sync.config import MatchConfig
+from mv2desc.sync.metrics import BAS_SIGMA_S
 from mv2desc.sync.warp import TimeWarp
 
 _EPS = 1e-9
@@ -236,7 +237,7 @@ def _outcome_score(m: Matching, visual: np.ndarray, music: np.ndarray, seg: Segm
 
 
 def trim_match(visual: np.ndarray, music: np.ndarray, seg: Segment, cfg: MatchConfig, src_fps: float,
-               method: str | None = None, sigma_s: float = 0.05) -> TrimmedMatching:
+               method: str | None = None, sigma_s: float = BAS_SIGMA_S) -> TrimmedMatching:
     """Match as :func:`match` does, and cut visual beats the matching cannot put on a beat out of the
     clip's ends when that costs less.
 

@@ -27,7 +27,7 @@ from mv2desc.mvgen.config import ProceduralConfig
 from mv2desc.mvgen.renderers.base import ClipRequest
 from mv2desc.mvgen.words import colours_in, pace_of, scene_of
 
-VERSION = 2  # bump when the drawing changes (part of every clip's cache key); 2: mirror-tiled texture
+VERSION = 3  # bump when the drawing changes (part of every clip's cache key); 2: mirror-tiled texture; 3: uint8 compose (within 1 level)
 _REST = 0.15  # share of each interval spent at rest after a stop
 
 
@@ -115,15 +115,20 @@ class ProceduralRenderer:
         gain = flash(times, request.onsets_s)
         grad, tex = _background(palette, w, h, cfg.texture, rng, key)
         shapes = _Shapes(scene, palette, w, h, max(3, round(cfg.shapes * (0.5 + request.energy))), rng)
+        grad_u8 = np.round(grad).astype(np.uint8)  # (H, W, 3)
         out = np.empty((n_frames, h, w, 3), dtype=np.uint8)
         for i in range(n_frames):
             dx, dy = cam[i] * 0.5  # the background moves at half speed (parallax)
             ox, oy = int(np.floor(-dx)) % w, int(np.floor(-dy)) % h
             m = np.float32([[1, 0, -(ox + (-dx - np.floor(-dx)))], [0, 1, -(oy + (-dy - np.floor(-dy)))]])
-            t = cv2.warpAffine(tex, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-            frame = np.clip(grad + t[..., None], 0, 255).astype(np.uint8)
+            t = cv2.warpAffine(tex, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)  # (H, W) float32
+            # gradient + texture, saturated to 0..255 in uint8 (OpenCV's saturating add/subtract: 4x less
+            # time than float compose + clip + cast at 1280x720); the texture's positive and negative parts
+            up = cv2.convertScaleAbs(cv2.max(t, 0.0))
+            down = cv2.convertScaleAbs(cv2.min(t, 0.0))
+            frame = out[i]
+            cv2.subtract(cv2.add(grad_u8, cv2.merge([up, up, up])), cv2.merge([down, down, down]), dst=frame)
             shapes.draw(frame, cam[i], float(gain[i]))
-            out[i] = frame
         return out
 
 

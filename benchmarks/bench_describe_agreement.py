@@ -7,6 +7,9 @@ the describers, so they all see the same segments):
 
 * ``metadata``: the metadata-style describer (no captioner);
 * ``captioner``: a captioner artifact (``--captioner DIR``, default the shipped ``assets/demo-captioner``);
+* ``captioner_raw`` (and ``captioner_audio_only_raw``): the same captioner's own texts, before
+  ``describe`` grounds them (:mod:`mv2desc.describe.grounding`: a stated tempo, key or mode that
+  contradicts the measurement is rewritten to the measured value), so the model's own agreement stays visible;
 * ``captioner_audio_only``: the audio-only ablation (``--captioner_audio_only DIR``: a captioner
   trained without the prompt's measured block), when given.
 
@@ -89,6 +92,7 @@ class Describer:
     load_s: float = 0.0
     provenance: dict | None = None
     results: dict[str, list[dict]] = field(default_factory=dict)  # set -> per-song records
+    raw: dict[str, list[dict]] = field(default_factory=dict)  # captioners: the same, on the model's own texts (before grounding)
 
 
 def log(msg: str) -> None:
@@ -167,26 +171,36 @@ def load_describer(name: str, source: str | None, device: str) -> Describer:
     return d
 
 
-def describe_one(d: Describer, ts: TestSong, cfg) -> dict[str, Any]:
-    """One song by one describer -> its record (song-level facts, per-segment rows, the figures)."""
+def describe_one(d: Describer, ts: TestSong, cfg) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """One song by one describer -> its record (song-level facts, per-segment rows, the figures) for the
+    texts as ``describe`` writes them, and for a captioner the same on the model's own texts (before
+    grounding: :mod:`mv2desc.describe.grounding`)."""
     from mv2desc.describe.song import describe_song
-    from mv2desc.metrics.agreement import agreement_shares, compare, stated_facts, text_variety
-    from mv2desc.metrics.attributes import attribute_consistency, audio_classes, text_classes
 
     t0 = time.time()
     res = describe_song(ts.song, d.model, cfg)
     seconds = time.time() - t0
+    written = record(d, ts, res, seconds, [s.description for s in res.segments])
+    raw = (record(d, ts, res, seconds, [s.model_text or s.description for s in res.segments], name=f"{d.name}_raw")
+           if d.model is not None else None)
+    return written, raw
+
+
+def record(d: Describer, ts: TestSong, res, seconds: float, texts: list[str], name: str | None = None) -> dict[str, Any]:
+    """The figures of ``texts`` (one per segment of ``res``)."""
+    from mv2desc.metrics.agreement import agreement_shares, compare, stated_facts, text_variety
+    from mv2desc.metrics.attributes import attribute_consistency, audio_classes, text_classes
+
     song_ref = {"tempo_bpm": res.tempo_bpm, "key": res.key, "mode": res.mode}
-    texts = [s.description for s in res.segments]
     measured = [{"tempo_bpm": s.tempo_bpm, "rms_db_mean": s.rms_db_mean, "mode": s.mode, "key": s.key} for s in res.segments]
     rows = []
-    for k, (s, m) in enumerate(zip(res.segments, measured)):
-        st = stated_facts(s.description)
+    for k, (s, m, text) in enumerate(zip(res.segments, measured, texts)):
+        st = stated_facts(text)
         rows.append({
-            "set": ts.set, "song": ts.name, "describer": d.name, "segment": k, "start_s": round(s.start_s, 3),
-            "end_s": round(s.end_s, 3), "text": s.description, "measured": {**m, "tempo_bpm": round(m["tempo_bpm"], 2),
-                                                                           "rms_db_mean": round(m["rms_db_mean"], 2)},
-            "measured_classes": audio_classes(m), "text_classes": text_classes(s.description), "stated": st.to_dict(),
+            "set": ts.set, "song": ts.name, "describer": name or d.name, "segment": k, "start_s": round(s.start_s, 3),
+            "end_s": round(s.end_s, 3), "text": text, "measured": {**m, "tempo_bpm": round(m["tempo_bpm"], 2),
+                                                                   "rms_db_mean": round(m["rms_db_mean"], 2)},
+            "measured_classes": audio_classes(m), "text_classes": text_classes(text), "stated": st.to_dict(),
             "vs_segment": compare(st, m), "vs_song": compare(st, song_ref),
             "vs_truth": compare(st, ts.truth) if ts.truth else None,
         })
@@ -374,15 +388,20 @@ def main(argv: list[str] | None = None) -> int:
                     if d.error:
                         continue
                     try:
-                        rec = describe_one(d, ts, cfg)
+                        rec, raw = describe_one(d, ts, cfg)
                     except Exception as exc:
                         d.error = f"{type(exc).__name__}: {exc}"
                         log(f"{d.name} failed on {ts.name}: {d.error}")
                         continue
                     d.results.setdefault(set_name, []).append(rec)
+                    if raw is not None:
+                        d.raw.setdefault(set_name, []).append(raw)
                     log(f"{set_name}/{ts.name} {d.name}: {rec['n_segments']} segments in {rec['seconds']:.1f} s")
                 ts.song = None  # free the samples
 
+        # each captioner twice: as written (grounded) and its model's own texts (``<name>_raw``)
+        raws = [Describer(f"{d.name}_raw", d.source, results=d.raw) for d in describers if d.raw]
+        describers = [x for d in describers for x in [d, *[r for r in raws if r.name == f"{d.name}_raw"]]]
         summaries = {s: {d.name: summarise(d.results[s]) for d in describers if d.results.get(s)} for s in songs}
         lines = ["## Descriptions vs the measured music", "",
                  "Describers: " + ", ".join(f"`{d.name}`" + (f" ({d.source})" if d.source else "") for d in describers) + ". "

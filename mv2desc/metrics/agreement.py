@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mv2desc.metrics.attributes import DEFAULT, AttributeConfig, _negated, audio_classes, stated_tempo, text_classes
+from mv2desc.metrics.attributes import _BPM, DEFAULT, AttributeConfig, _negated, audio_classes, stated_tempo, text_classes
 
 BPM_TOLERANCE = 0.08  # a stated BPM agrees within 8 % of the measured tempo
 FACTS = ("bpm", "mode", "key")
@@ -42,6 +42,7 @@ _NATURAL = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _ACCIDENTAL = {"#": 1, "\u266f": 1, "sharp": 1, "b": -1, "\u266d": -1, "flat": -1}
 _KEY = re.compile(r"(?<![\w#\u266f\u266d-])([A-G])(?:(#|\u266f|b|\u266d)|[\s-](sharp|flat))?[\s-]+(major|minor)(?![\w])",
                   re.IGNORECASE)
+_MODE_WORD = re.compile(r"(?<![\w-])(major|minor)(?![\w])", re.IGNORECASE)
 # explicit mode words only: text_classes' mode with this config is the first non-negated "major" / "minor"
 _EXPLICIT_MODE = AttributeConfig(mode_words={"major": ("major",), "minor": ("minor",)})
 
@@ -81,6 +82,42 @@ def stated_key(text: str) -> str | None:
             continue
         return pitch_class(m.group(1) + acc)
     return None
+
+
+@dataclass(frozen=True)
+class FactSpan:
+    """Where a text states a fact outright: ``text[start:end]`` and its value (bpm: a number, a range's
+    middle; key: (pitch class, "major"/"minor"); mode: "major"/"minor")."""
+
+    fact: str  # "bpm" | "key" | "mode"
+    start: int
+    end: int
+    value: Any
+
+
+def fact_spans(text: str) -> list[FactSpan]:
+    """Every non-negated statement of a BPM, a key ("D minor") or a bare mode word ("minor", "minor-key"
+    outside a key), in text order, not overlapping: the statements :func:`stated_facts` reads the first of."""
+    spans: list[FactSpan] = []
+    for m in _BPM.finditer(text):
+        if not _negated(text, m.start()):
+            values = [float(g) for g in m.groups() if g is not None]
+            spans.append(FactSpan("bpm", m.start(), m.end(), sum(values) / len(values)))
+    for m in _KEY.finditer(text):
+        acc = m.group(2) or m.group(3) or ""
+        if m.group(1).isupper() and acc != "B" and not _negated(text, m.start()):
+            spans.append(FactSpan("key", m.start(), m.end(), (pitch_class(m.group(1) + acc), m.group(4).lower())))
+    keys = [(s.start, s.end) for s in spans if s.fact == "key"]
+    for m in _MODE_WORD.finditer(text):
+        inside = any(a <= m.start() < b for a, b in keys)
+        if not inside and not _negated(text, m.start()):
+            spans.append(FactSpan("mode", m.start(), m.end(), m.group(1).lower()))
+    spans.sort(key=lambda s: s.start)
+    kept: list[FactSpan] = []
+    for s in spans:  # a BPM range such as "120 to 130 bpm" cannot overlap a key, but be safe
+        if not kept or s.start >= kept[-1].end:
+            kept.append(s)
+    return kept
 
 
 def stated_facts(text: str) -> Stated:

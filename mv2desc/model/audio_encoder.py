@@ -73,7 +73,12 @@ class AudioEncoder(nn.Module):
         if "rhythm" in cfg.streams:
             proj["rhythm"] = nn.Linear(3, d)
         if "tonal" in cfg.streams:
+            # zero-initialised: frame streams are summed into one token, and chroma changes with every chord; from
+            # zero the tonal stream enters the tokens only as training finds it useful (with a random projection,
+            # the audio-only ablation stopped separating true from deranged audio: 0.583 vs 0.542, chance 0.597)
             proj["tonal"] = nn.Linear(cfg.tonal_dim, d)
+            nn.init.zeros_(proj["tonal"].weight)
+            nn.init.zeros_(proj["tonal"].bias)
         if "functionals" in cfg.streams:
             proj["functionals"] = nn.Linear(cfg.functionals_dim, d)
         if "clap" in cfg.streams:

@@ -20,10 +20,32 @@ SR = 22050
 SPEC = FeatureSpec.from_config(FeatureConfig(), clap_dim=4)
 
 
-def encoder(streams=None, token_hop_s: float = 0.5) -> AudioEncoder:
+def encoder(streams=None, token_hop_s: float = 0.5, trained: bool = True) -> AudioEncoder:
+    """A small encoder; ``trained``: its tonal projection (zero at initialisation) set to random values, as
+    training leaves it once the stream is found useful."""
     torch.manual_seed(0)
     cfg = AudioEncoderConfig(dim=32, layers=1, heads=2, clap_dim=4, token_hop_s=token_hop_s, **({"streams": streams} if streams else {}))
-    return AudioEncoder(cfg, out_dim=16).eval()
+    enc = AudioEncoder(cfg, out_dim=16).eval()
+    if trained and "tonal" in enc.proj:
+        torch.nn.init.normal_(enc.proj["tonal"].weight, std=0.3)
+    return enc
+
+
+def test_the_tonal_projection_starts_at_zero_and_learns():
+    """At initialisation the tonal stream adds nothing to the tokens (the encoder behaves as without it);
+    the projection's weights get a gradient from the first step, so training can open it."""
+    enc = encoder(trained=False).train()
+    assert not enc.proj["tonal"].weight.any() and not enc.proj["tonal"].bias.any()
+    assert enc.proj["lld"].weight.abs().sum() > 0  # the other streams keep their random initialisation
+    n = int(4.0 / SPEC.tonal_hop_s)
+    rng = np.random.default_rng(0)
+    rows = [{c.DURATION: 4.0, c.CHROMA: rng.uniform(0, 1, (n, 12)), c.TONNETZ: rng.uniform(-0.5, 0.5, (n, 6))}]
+    silent = [{**rows[0], c.CHROMA: np.zeros((n, 12)), c.TONNETZ: np.zeros((n, 6))}]
+    out = enc(collate_audio(rows, enc.cfg, SPEC))[0]
+    with torch.no_grad():
+        assert torch.allclose(out, enc(collate_audio(silent, enc.cfg, SPEC))[0])
+    out.square().mean().backward()
+    assert enc.proj["tonal"].weight.grad is not None and enc.proj["tonal"].weight.grad.abs().sum() > 0
 
 
 @pytest.fixture(scope="module")

@@ -89,7 +89,8 @@ def assemble_incremental(material: list[Path], song: Song, out_path: Path, cfg: 
         chunks = render_chunked(
             placements, tmp, chunk_dir=store.root / "chunks", clip_ids=ids, duration_s=plan.layout.duration_s, fps=fps, width=width,
             height=height, audio=song.stereo[:, :n_audio], sample_rate=song.sr, resample=resample, crf=cfg.render.crf,
-            preset=cfg.render.preset, audio_bitrate=cfg.render.audio_bitrate, flow_height=cfg.render.flow_height)
+            preset=cfg.render.preset, audio_bitrate=cfg.render.audio_bitrate, flow_height=cfg.render.flow_height,
+            workers=workers)
         timing["render"] = time.perf_counter() - t0
         log.info("rendered %.1f s at %g fps (%s frames) in %.1f s: %d of %d segment chunks reused", plan.layout.duration_s, fps,
                  resample, timing["render"], sum(chunks.reused), len(chunks.reused))

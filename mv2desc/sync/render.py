@@ -19,7 +19,7 @@ import numpy as np
 
 from mv2desc.media.video import VideoInfo, VideoWriter, iter_av_frames, iter_frames
 from mv2desc.sync.interpolate import FlowInterpolator
-from mv2desc.sync.warp import TimeWarp, frame_plan
+from mv2desc.sync.warp import FramePlan, TimeWarp, frame_plan
 
 
 @dataclass(frozen=True)
@@ -195,6 +195,7 @@ def render_chunked(
     preset: str = "veryfast",
     audio_bitrate: int = 192_000,
     flow_height: int = 180,
+    workers: int = 1,
 ) -> ChunkResult:
     """:func:`render`, one H.264 chunk per placement, each cached in ``chunk_dir`` under a hash of what
     makes its frames (``clip_ids[c]``: the content hash of placement ``c``'s clip file; its frame plan;
@@ -204,10 +205,10 @@ def render_chunked(
     a rerun where one clip changed re-encodes that clip's chunk alone, and the other segments' frames
     are bit-identical to the previous output. Every chunk is a closed encode starting on a key frame,
     so the joined stream is valid from any chunk's start; chunks whose codec parameters (SPS/PPS)
-    differ from the first one's are refused (``ValueError``) rather than joined.
+    differ from the first one's are refused (``ValueError``) rather than joined. The chunks to encode are
+    encoded in ``workers`` processes (1 = in this one); each is written whole or not at all.
     """
-    from mv2desc.atomic import atomic_write_bytes
-    from mv2desc.fingerprint import file_fingerprint, fingerprint
+    from mv2desc.fingerprint import fingerprint
 
     n_out = output_frame_count(duration_s, fps)
     which = frame_owners(placements, n_out, fps)
@@ -215,7 +216,7 @@ def render_chunked(
     folder = Path(chunk_dir)
     folder.mkdir(parents=True, exist_ok=True)
     chunks: list[tuple[Path, int]] = []
-    keys, reused = [], []
+    keys, reused, jobs = [], [], []
     for c, placement in enumerate(placements):
         ks = np.flatnonzero(which == c)
         if ks.size == 0:
@@ -227,20 +228,57 @@ def render_chunked(
         path = folder / f"{key}.mp4"
         hit = _chunk_ok(path, int(ks.size))
         if not hit:
-            interpolator = FlowInterpolator(flow_height) if resample == "flow" else None
-            tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-            try:
-                with VideoWriter(tmp, fps=fps, width=width, height=height, crf=crf, preset=preset) as writer:
-                    for img in _placement_frames(placement, plan, width, height, resample, interpolator, c):
-                        writer.write(img)
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
-            atomic_write_bytes(_seal(path), file_fingerprint(path, 64).encode())
+            jobs.append(_ChunkJob(placement, plan, path, c, width, height, fps, resample, crf, preset, flow_height))
         chunks.append((path, int(ks.size)))
         keys.append(key), reused.append(hit)
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            _encode_chunk(job)
+    else:
+        import multiprocessing
+
+        from mv2desc.procs import raise_if_interrupted, worker_pool
+
+        # workers ignore Ctrl-C and die with this process; an interrupt or error here terminates them
+        with worker_pool(min(workers, len(jobs)), multiprocessing.get_context("fork")) as pool:
+            list(pool.map(_encode_chunk, jobs))
+            raise_if_interrupted()
     join_chunks(chunks, out_path, fps=fps, audio=audio, sample_rate=sample_rate, audio_bitrate=audio_bitrate)
     return ChunkResult(tuple(keys), tuple(reused))
+
+
+@dataclass(frozen=True)
+class _ChunkJob:
+    """One chunk to encode: placement ``index``'s frames on ``plan`` into ``path``."""
+
+    placement: ClipPlacement
+    plan: FramePlan
+    path: Path
+    index: int
+    width: int
+    height: int
+    fps: float
+    resample: str
+    crf: int
+    preset: str
+    flow_height: int
+
+
+def _encode_chunk(job: _ChunkJob) -> None:
+    """Encode one chunk (a temporary file renamed into place, then its seal)."""
+    from mv2desc.atomic import atomic_write_bytes
+    from mv2desc.fingerprint import file_fingerprint
+
+    interpolator = FlowInterpolator(job.flow_height) if job.resample == "flow" else None
+    tmp = job.path.with_name(f".tmp-{os.getpid()}-{job.path.name}")
+    try:
+        with VideoWriter(tmp, fps=job.fps, width=job.width, height=job.height, crf=job.crf, preset=job.preset) as writer:
+            for img in _placement_frames(job.placement, job.plan, job.width, job.height, job.resample, interpolator, job.index):
+                writer.write(img)
+        os.replace(tmp, job.path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    atomic_write_bytes(_seal(job.path), file_fingerprint(job.path, 64).encode())
 
 
 def _seal(path: Path) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
 from mv2desc.fingerprint import file_fingerprint
 from mv2desc.media.video import iter_frames, probe_video, write_video
@@ -38,24 +39,25 @@ def _placements(paths: list[Path]) -> list[ClipPlacement]:
     return out
 
 
-def _render(paths, out, chunks=None):
+def _render(paths, out, chunks=None, workers=1):
     placements = _placements(paths)
     duration = placements[-1].out_end
     audio = (0.1 * np.sin(np.linspace(0, 400, round(duration * SR)))[None].repeat(2, 0)).astype(np.float32)
     kw = dict(duration_s=duration, fps=FPS, width=W, height=H, audio=audio, sample_rate=SR, resample="blend", crf=18)
     if chunks is None:
         return render(placements, out, **kw), placements
-    return render_chunked(placements, out, chunk_dir=chunks, clip_ids=[file_fingerprint(p) for p in paths], **kw), placements
+    return render_chunked(placements, out, chunk_dir=chunks, clip_ids=[file_fingerprint(p) for p in paths], workers=workers, **kw), placements
 
 
 def _frames(path: Path) -> np.ndarray:
     return np.stack(list(iter_frames(path))).astype(np.int16)
 
 
-def test_chunks_show_the_frames_of_a_full_render(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])  # chunks encoded here, or in two worker processes
+def test_chunks_show_the_frames_of_a_full_render(tmp_path, workers):
     paths = [_clip(tmp_path / f"c{k}.mp4", c) for k, c in enumerate(COLOURS)]
     _render(paths, tmp_path / "full.mp4")
-    result, placements = _render(paths, tmp_path / "joined.mp4", tmp_path / "chunks")
+    result, placements = _render(paths, tmp_path / "joined.mp4", tmp_path / "chunks", workers=workers)
     full, joined = _frames(tmp_path / "full.mp4"), _frames(tmp_path / "joined.mp4")
     assert joined.shape == full.shape and result.reused == (False, False, False)
     assert np.abs(joined - full).mean() < 2.0  # the same pictures (two encodes of the same frames)

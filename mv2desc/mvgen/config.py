@@ -119,7 +119,8 @@ class GenerateConfig:
             registered with :func:`mv2desc.mvgen.renderers.register_renderer`.
         theme: free text steering the style sheet (e.g. "neon city at night, two dancers").
         seed: run seed (each clip's seed derives from it and the segment index).
-        devices: clips rendered in parallel: one process per GPU (procedural: per CPU worker).
+        devices: clips rendered in parallel: one process per GPU (procedural: per CPU worker); 0 (the
+            default) = one process for a GPU renderer, ``workers`` processes for a CPU renderer (procedural).
         redo: re-render this segment (0-based) even when cached, then re-assemble; -1 = none.
         chain: svd/wan: each keyframe is made from the previous clip's last frame (img2img at
             ``keyframes.chain_strength``) so that scenes flow into each other; clips then render one
@@ -148,7 +149,8 @@ class GenerateConfig:
             output folder (a copied folder still opens in an editor) or "absolute".
         sync: the beat-sync engine that assembles the clips (``mv2desc mv sync``'s settings).
         scores: CLIP scores and frame sampling.
-        workers: processes for the clips' optical flow during assembly.
+        workers: CPU worker processes: the clips' optical flow and the output's chunks during assembly, and
+            the procedural renderer's clips (with ``devices`` 0).
     """
 
     song: str = ""
@@ -157,7 +159,7 @@ class GenerateConfig:
     renderer: str = "procedural"
     theme: str = ""
     seed: int = 0
-    devices: int = 1
+    devices: int = 0
     redo: int = -1
     chain: bool = False
     negative_prompt: str = "blurry, low quality, distorted face, extra limbs, text, watermark"
@@ -178,13 +180,22 @@ class GenerateConfig:
     scores: ScoreConfig = field(default_factory=ScoreConfig)
     workers: int = 2
 
+    def render_processes(self) -> int:
+        """How many processes render the clips: ``devices``, or with 0 one for a GPU renderer and
+        ``workers`` for a CPU one."""
+        from mv2desc.mvgen.renderers import renderer_uses_gpu
+
+        if self.devices:
+            return self.devices
+        return 1 if renderer_uses_gpu(self.renderer) else self.workers
+
     def __post_init__(self) -> None:
         from mv2desc.sync.fill import FILL_MODES
 
         _check_renderer(self.renderer)
         one_of("fill", self.fill, FILL_MODES)
         one_of("timeline_paths", self.timeline_paths, TIMELINE_PATHS)
-        at_least("devices", self.devices, 1)
+        at_least("devices", self.devices, 0)
         at_least("workers", self.workers, 1)
         at_least("redo", self.redo, -1)
         positive("snap_max_shift_s", self.snap_max_shift_s)

@@ -171,12 +171,13 @@ def _render(cfg: GenerateConfig, renderer: ClipRenderer, cache: ClipCache, reque
     keys = [clip_key(renderer.identity(), r, encoding) for r in requests]
     cached = [cache.has_clip(k) and r.index != cfg.redo for k, r in zip(keys, requests)]
     jobs = [ClipJob(k, r) for k, r, c in zip(keys, requests, cached) if not c]
+    procs = cfg.render_processes()
     log.info("clips: %d cached, %d to render with '%s' on %d worker(s)%s", sum(cached), len(jobs), renderer.name,
-             min(cfg.devices, max(1, len(jobs))), f" (--redo {cfg.redo})" if cfg.redo >= 0 else "")
+             min(procs, max(1, len(jobs))), f" (--redo {cfg.redo})" if cfg.redo >= 0 else "")
     bar = tqdm(total=len(jobs), desc=f"rendering ({renderer.name})", unit="clip", disable=not jobs)
-    factory = (lambda: renderer) if cfg.devices <= 1 else functools.partial(build_renderer, cfg)
+    factory = (lambda: renderer) if procs <= 1 else functools.partial(build_renderer, cfg)
     try:
-        render_clips(jobs, factory, cache, fps=clip_fps, crf=cfg.video.crf, devices=cfg.devices, gpus=gpus,
+        render_clips(jobs, factory, cache, fps=clip_fps, crf=cfg.video.crf, devices=procs, gpus=gpus,
                      start_method="spawn" if renderer_uses_gpu(cfg.renderer) else "fork", on_done=lambda _: bar.update(1))
     finally:
         bar.close()
@@ -519,7 +520,7 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
             "style_sheet": style.to_dict(),
             "renderer": {"name": renderer.name, "identity": renderer.identity(), "needs_keyframe": renderer.needs_keyframe},
             "render": {"clips": len(keys), "rendered": len(keys) - sum(cached), "cached": sum(cached), "redo": cfg.redo,
-                       "devices": cfg.devices, "gpus": gpus, "cache_dir": str(cache.root), "fill": cfg.fill},
+                       "devices": cfg.render_processes(), "gpus": gpus, "cache_dir": str(cache.root), "fill": cfg.fill},
             "edits": edit_moves,
             "lyrics": None if desc.lyrics is None else {
                 "source": desc.lyrics.source, "timed": desc.lyrics.timed, "lines": len(lines), "srt": str(out / LYRICS_OUTPUT) if lines else None,

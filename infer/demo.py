@@ -67,6 +67,15 @@ def _variety_line(v: dict) -> str:
     return line
 
 
+def _grounding_line(g: dict | None) -> str:
+    """How many captioner texts contradicted the measured tempo / key / mode and were corrected (written report)."""
+    if not g:
+        return "descriptions written by the metadata-style describer: their facts are the measured ones"
+    c = g["corrections"]
+    return (f"{g['corrected_segments']} of {g['segments']} texts stated a tempo, key or mode against the measurement and were "
+            f"corrected ({c['bpm']} BPM, {c['key']} key, {c['mode']} mode; the model's own text: model_text in report.json)")
+
+
 def _closing(out: Path, train_steps: int, t0: float) -> list[str]:
     """What was built, where, what its quality is (measured on what was written), and what to run next."""
     metrics = json.loads((out / "eval" / "metrics.json").read_text(encoding="utf-8"))
@@ -92,6 +101,7 @@ def _closing(out: Path, train_steps: int, t0: float) -> list[str]:
         f"               its segments' descriptions vs the audio measured on each: attribute consistency "
         f"{scores['attribute_consistency']:.2f} (chance level {scores['attribute_consistency_chance']:.2f})",
         f"               {_variety_line(report['song'].get('variety') or {})}",
+        f"               {_grounding_line(report['song'].get('grounding'))}",
         f"  storyboard   {out / 'mv' / 'storyboard.html'}   timeline (OpenTimelineIO) {out / 'mv' / 'timeline.otio'}",
         f"  first segment's description: {first}",
         "",

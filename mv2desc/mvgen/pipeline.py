@@ -292,6 +292,8 @@ def _segments(out: Path, cfg: GenerateConfig, song: Song, desc: SongDescription)
     for s, d in zip(segments, desc.segments):  # what the run adds to each segment: its section and lyric lines
         s["section"] = {"label": d.section.label, "name": d.section.name} if d.section is not None else None
         s["lyrics"] = [ln.to_dict() for ln in d.lyrics]
+        # grounding (mv2desc.describe.grounding): the captioner's own text when a stated fact was corrected
+        s["model_text"], s["corrections"] = d.model_text, [c.to_dict() for c in d.corrections]
     return segments, moves
 
 

@@ -35,4 +35,8 @@ def test_demo_runs_end_to_end_and_writes_what_it_says(tmp_path, capsys):
         assert f"[demo {k}/5] mv2desc {step}" in printed
     assert f"attribute consistency {metrics['attributes']['overall']['score']:.2f}" in printed  # measured, next to chance
     assert f"BAS {report['scores']['bas_visual']:.3f} measured on the MP4" in printed
+    g = report["song"]["grounding"]  # the captioner's texts, grounded in the measurement: the count printed is the written one
+    assert f"{g['corrected_segments']} of {len(report['segments'])} texts stated a tempo, key or mode" in printed
+    corrected = [s for s in report["segments"] if s["corrections"]]
+    assert len(corrected) == g["corrected_segments"] and all(s["model_text"] != s["description"] for s in corrected)
     assert "What to expect" in printed and "Next, with real weights on a GPU" in printed

@@ -481,6 +481,7 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
                 "n_matched": x["n_matched"], "bas_visual": _segment_bas(visual, music, a, b, cfg.sync.metrics.sigma_s),
                 "measured": {"tempo_bpm": round(m.tempo_bpm, 2), "rms_db_mean": round(m.rms_db_mean, 2), "key": m.key, "mode": m.mode},
                 "section": s["section"], "motif": r.motif or None, "lyrics": s["lyrics"],
+                "model_text": s["model_text"], "corrections": s["corrections"],
                 **({"clipsim": clip["per_segment"][k], "clip_text": clip["texts"][k]} if clip else {}),
             })
         sections = [x.to_dict() for x in desc.structure.sections] if desc.structure is not None else []

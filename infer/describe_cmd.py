@@ -116,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         if not log.quiet:
             print(f"{len(result.segments)} segments over {result.duration_s:.1f} s ({result.describer} describer)"
                   + (f" -> {out}" if out else ""), file=sys.stderr)
+            if result.grounding and result.grounding["corrected_segments"]:
+                g = result.grounding
+                print(f"grounding: {g['corrected_segments']} of {g['segments']} texts stated a tempo, key or mode that contradicted "
+                      "the measurement and were corrected (the model's own text: model_text; --ground_facts false keeps it)",
+                      file=sys.stderr)
         return 0
 
     return run(_run)

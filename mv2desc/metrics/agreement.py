@@ -75,13 +75,7 @@ def stated_mode(text: str) -> str | None:
 
 def stated_key(text: str) -> str | None:
     """The tonic of the first non-negated "<tonic> major|minor" ("D major", "F# minor", "B-flat minor")."""
-    for m in _KEY.finditer(text):
-        acc = m.group(2) or m.group(3) or ""
-        # a capital tonic ("a major shift" states no key); a flat is a lower-case b ("AB minor" is no key)
-        if not m.group(1).isupper() or acc == "B" or _negated(text, m.start()):
-            continue
-        return pitch_class(m.group(1) + acc)
-    return None
+    return next((s.value[0] for s in fact_spans(text) if s.fact == "key"), None)
 
 
 @dataclass(frozen=True)
@@ -105,6 +99,7 @@ def fact_spans(text: str) -> list[FactSpan]:
             spans.append(FactSpan("bpm", m.start(), m.end(), sum(values) / len(values)))
     for m in _KEY.finditer(text):
         acc = m.group(2) or m.group(3) or ""
+        # a capital tonic ("a major shift" states no key); a flat is a lower-case b ("AB minor" is no key)
         if m.group(1).isupper() and acc != "B" and not _negated(text, m.start()):
             spans.append(FactSpan("key", m.start(), m.end(), (pitch_class(m.group(1) + acc), m.group(4).lower())))
     keys = [(s.start, s.end) for s in spans if s.fact == "key"]

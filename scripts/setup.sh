@@ -59,6 +59,11 @@ if "$VENV/bin/python" -c "import importlib.util,sys; sys.exit(importlib.util.fin
   echo "[setup] ERROR: torchvision is installed in $VENV; uninstall it (pip uninstall -y torchvision)" >&2
   exit 1
 fi
+# Byte-compile once here (pip ran with --no-compile, and machines that set PYTHONDONTWRITEBYTECODE never
+# cache it): without .pyc files every process recompiles torch/transformers sources, ~9 s per start.
+# A few vendored Python 2 files in third-party packages do not compile; they are never imported.
+echo "[setup] byte-compiling $VENV (once)"
+"$VENV/bin/python" -m compileall -q -j 0 "$VENV/lib" >/dev/null 2>&1 || true
 echo "$want" > "$stamp"
 echo "[setup] done: $("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__)')"
 echo "[setup] madmom installed: its beat-tracking network weights are CC BY-NC-SA 4.0 (non-commercial); for a licence-clean install use: pip install -e .  (tracker 'auto' then uses librosa)"

@@ -58,6 +58,16 @@ def test_madmom_downbeats_fall_on_the_bars_of_a_song():
     assert set(np.round(mb.downbeats_s, 6)) <= set(np.round(mb.beats_s, 6))
 
 
+def test_madmom_decodes_the_same_beats_on_one_process_and_on_its_pool():
+    """The DBN's HMMs (one per bar length) run on the worker pool with threads > 1: same result as in one process."""
+    y = render(SongSpec(tempo_bpm=96.0, duration_s=16.0, seed=5), SR)
+    one = track_beats(y, SR, MusicBeatConfig(tracker="madmom", threads=1, networks=2, beats_per_bar=(3, 4)))
+    pool = track_beats(y, SR, MusicBeatConfig(tracker="madmom", threads=2, networks=2, beats_per_bar=(3, 4)))
+    assert one.beats_s.size > 10
+    np.testing.assert_array_equal(one.beats_s, pool.beats_s)
+    np.testing.assert_array_equal(one.downbeats_s, pool.downbeats_s)
+
+
 def test_librosa_bar_phase_heuristic_finds_the_bar():
     spec = SongSpec(tempo_bpm=128.0, duration_s=20.0, seed=3)
     mb = track_beats(render(spec, 22050), 22050, MusicBeatConfig(tracker="librosa"))

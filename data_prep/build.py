@@ -32,6 +32,7 @@ from data_prep.process_clip import (
     install_interrupt_handlers,
     restore_handlers,
     run_in_worker,
+    worker_extractor,
 )
 from data_prep.report import BuildReport
 from data_prep.splits import assign_splits
@@ -93,17 +94,36 @@ def _track_columns(track: Track, root: Path) -> dict:
 
 
 def _outcomes(config: BuildConfig, todo: list[Track]):
-    """Outcomes in completion order. Workers are a ProcessPoolExecutor, not a multiprocessing.Pool:
-    a worker that dies (or an initializer that fails) ends the build with BrokenProcessPool instead of
-    being respawned forever; finished clips are cached, so the rerun resumes."""
+    """``(outcomes in completion order, the pool or None, (extractor info, FeatureSpec))``.
+
+    The environment check (:func:`check_environment`) uses the extractors that process the clips: in
+    this process without workers, else in the first worker (its first task), so no extractor (CLAP's
+    weights, openSMILE) is built only to be dropped. Workers are a ProcessPoolExecutor, not a
+    multiprocessing.Pool: a worker that dies (or an initializer that fails) ends the build with
+    BrokenProcessPool instead of being respawned forever; finished clips are cached, so the rerun resumes."""
     if config.num_proc == 1 or len(todo) <= 1:
         processor = ClipProcessor(config)
-        return map(processor, todo), None
+        return map(processor, todo), None, check_environment(processor.extractor)
     ctx = mp.get_context("spawn")  # not fork: torch/OpenMP thread pools do not survive a fork
     pool = ProcessPoolExecutor(min(config.num_proc, len(todo)), mp_context=ctx, initializer=init_worker,
                                initargs=(config, os.getpid()))
-    futures = [pool.submit(run_in_worker, track) for track in todo]
-    return (f.result() for f in as_completed(futures)), pool
+    try:
+        environment = pool.submit(worker_environment)
+        futures = [pool.submit(run_in_worker, track) for track in todo]
+        env = environment.result()
+    except BrokenProcessPool as exc:  # a worker was killed or crashed while the environment was checked
+        _stop_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise _worker_died(None) from exc
+    except Exception as exc:
+        _stop_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise _environment_error(exc) from exc
+    except BaseException:
+        _stop_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    return (f.result() for f in as_completed(futures)), pool, env
 
 
 def _stop_workers(pool) -> None:
@@ -111,19 +131,39 @@ def _stop_workers(pool) -> None:
         proc.terminate()
 
 
-def check_environment(config: BuildConfig) -> tuple[dict, object]:
-    """Build every extractor once before the first clip (models loadable offline, packages working):
-    a broken environment is one clear error, not every clip counted as ``extractor_error``.
-    -> (extractor info, FeatureSpec); the extractors themselves are dropped (workers build their own)."""
+def check_environment(extractor: AcousticFeatureExtractor) -> tuple[dict, object]:
+    """Build every extractor before the first clip (models loadable offline, packages working): a
+    broken environment is one clear error, not every clip counted as ``extractor_error``.
+    -> (extractor info, FeatureSpec)."""
     try:
-        extractor = AcousticFeatureExtractor(config.features)
         return extractor.info(), extractor.spec()
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [""])[0]
-        raise UserError(
-            f"the feature extractors cannot be built, so no clip was processed ({type(exc).__name__}: {first}); "
-            f"check features.clap.name_or_path (a local folder when offline) and the installed packages"
-        ) from exc
+        raise _environment_error(exc) from exc
+
+
+def worker_environment() -> tuple[dict, object]:
+    """:func:`check_environment` on a worker's own extractors (the worker's first task), then librosa's
+    beat tracker compiled (or loaded from numba's on-disk cache) there once."""
+    extractor = worker_extractor()
+    out = extractor.info(), extractor.spec()
+    warm_up_librosa()
+    return out
+
+
+def _worker_died(n_done: int | None) -> UserError:
+    when = f" after {n_done} clips" if n_done is not None else ""
+    return UserError(
+        f"a worker process died (killed by the system, e.g. out of memory, or crashed){when}; "
+        f"finished clips are cached: rerun the same command (with fewer --num_proc if memory is short) to resume"
+    )
+
+
+def _environment_error(exc: BaseException) -> UserError:
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return UserError(
+        f"the feature extractors cannot be built, so no clip was processed ({type(exc).__name__}: {first}); "
+        f"check features.clap.name_or_path (a local folder when offline) and the installed packages"
+    )
 
 
 def build_shard(config: BuildConfig, finish=None):
@@ -158,11 +198,8 @@ def _build_shard(config: BuildConfig, catalog: list[Track], catalog_report: Buil
     todo = [t for t in catalog if shards.owns(t.id, config.num_shards, config.shard_index)]
     name = shards.shard_name(config.shard_index, config.num_shards)
     log.info("catalog: %d tracks in %s; shard %s owns %d", len(catalog), root, name, len(todo))
-    info, spec = check_environment(config)
     feature_cache, description_cache = caches(config)
-    if todo:
-        warm_up_librosa()
-    results, pool = _outcomes(config, todo)
+    results, pool, (info, spec) = _outcomes(config, todo)
     ok_ids: set[str] = set()
     computed = cached = 0
     cpu = Counter()
@@ -188,10 +225,7 @@ def _build_shard(config: BuildConfig, catalog: list[Track], catalog_report: Buil
                 bar.set_postfix(ok=len(ok_ids), skipped=sum(report.skipped.values()), refresh=False)
     except BrokenProcessPool as exc:  # a worker was killed (the OOM killer, a signal) or crashed
         _stop_workers(pool)
-        raise UserError(
-            f"a worker process died (killed by the system, e.g. out of memory, or crashed) after {len(ok_ids)} clips; "
-            f"finished clips are cached: rerun the same command (with fewer --num_proc if memory is short) to resume"
-        ) from exc
+        raise _worker_died(len(ok_ids)) from exc
     except BaseException:
         if pool is not None:  # do not wait for in-flight clips (SIGTERM, Ctrl-C, a stopping error)
             _stop_workers(pool)

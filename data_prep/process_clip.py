@@ -198,6 +198,12 @@ def init_worker(config: BuildConfig, parent_pid: int | None = None) -> None:
     _PROCESSOR = ClipProcessor(config)
 
 
+def worker_extractor() -> AcousticFeatureExtractor:
+    """This worker's feature extractors (those its clips use)."""
+    assert _PROCESSOR is not None, "init_worker was not called"
+    return _PROCESSOR.extractor
+
+
 def run_in_worker(track: Track) -> ClipOutcome:
     assert _PROCESSOR is not None, "init_worker was not called"
     return _PROCESSOR(track)

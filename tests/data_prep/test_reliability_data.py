@@ -300,9 +300,10 @@ def test_workers_end_with_the_build(tmp_path, sig):
 
 
 # -- item 12: a broken environment is one line, before the first clip ---------------------------------
-def test_unloadable_model_stops_before_the_first_clip(m4a, tmp_path, capsys):
+@pytest.mark.parametrize("num_proc", ["1", "2"])  # 2: the check runs in the first worker, as its first task
+def test_unloadable_model_stops_before_the_first_clip(m4a, tmp_path, capsys, num_proc):
     out = tmp_path / "out"
-    argv = [*build_argv(m4a, out), "--features.clap.name_or_path", str(tmp_path / "no-such-clap")]
+    argv = [*build_argv(m4a, out, "--num_proc", num_proc), "--features.clap.name_or_path", str(tmp_path / "no-such-clap")]
     assert data_main(["build", *argv]) == 2
     assert "feature extractors cannot be built" in one_line_error(capsys)
     assert not cache_entries(out) and not (out / "shards").exists()

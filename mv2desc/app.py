@@ -100,6 +100,8 @@ def run(fn: Callable[[], int | None]) -> int:
         return _interrupted(procs.Interrupted(signum))  # Lightning turns Ctrl-C into sys.exit(1)
     finally:
         _DEPTH[0] -= 1
+        if outermost:  # the command's exit code answered the signal: library calls made after it must not see it
+            procs.clear_pending()
 
 
 def _interrupted(exc: BaseException) -> int:

@@ -13,8 +13,9 @@ lasts ``n / fps`` seconds.
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -243,7 +244,7 @@ class VideoWriter:
 
 def write_video(
     path: str | os.PathLike,
-    frames: np.ndarray,
+    frames: np.ndarray | Iterable[np.ndarray],
     fps: float,
     *,
     audio: np.ndarray | None = None,
@@ -251,10 +252,15 @@ def write_video(
     crf: int = 18,
     preset: str = "ultrafast",
 ) -> Path:
-    """Write ``(T, H, W, 3)`` uint8 frames (+ optional audio) as an MP4; returns the path."""
-    h, w = frames.shape[1:3]
+    """Write ``(T, H, W, 3)`` uint8 frames, or an iterable of ``(H, W, 3)`` ones (encoded as they come), as
+    an MP4 (+ optional audio); returns the path. Raises ``ValueError`` without frames."""
+    it = iter(frames)
+    first = next(it, None)
+    if first is None:
+        raise ValueError(f"no frames to write to {path}")
+    h, w = first.shape[:2]
     with VideoWriter(path, fps=fps, width=w, height=h, audio=audio, sample_rate=sample_rate, crf=crf, preset=preset) as vw:
-        for f in frames:
+        for f in itertools.chain([first], it):
             vw.write(f)
     return Path(path)
 

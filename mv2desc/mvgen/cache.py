@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
 
@@ -99,8 +100,9 @@ class ClipCache:
                         "re-rendering it", path)
         return ok
 
-    def store_clip(self, key: str, frames: np.ndarray, fps: float, crf: int) -> Path:
-        """Encode ``frames`` (T, H, W, 3) uint8 RGB as H.264 under ``key``, atomically, then seal it."""
+    def store_clip(self, key: str, frames: np.ndarray | Iterable[np.ndarray], fps: float, crf: int) -> Path:
+        """Encode ``frames`` (``(T, H, W, 3)`` uint8 RGB, or a stream of ``(H, W, 3)`` frames:
+        :func:`~mv2desc.mvgen.renderers.base.clip_frames`) as H.264 under ``key``, atomically, then seal it."""
         from mv2desc.atomic import atomic_write_json
         from mv2desc.media.video import write_video
 
@@ -108,8 +110,15 @@ class ClipCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
         try:
-            write_video(tmp, frames, fps, crf=crf, preset=self.preset)
-            seal = {"bytes": tmp.stat().st_size, "sha256": _sha256(tmp), "frames": int(len(frames)), "fps": fps}
+            count = [0]
+
+            def counted(it):
+                for f in it:
+                    count[0] += 1
+                    yield f
+
+            write_video(tmp, counted(frames), fps, crf=crf, preset=self.preset)
+            seal = {"bytes": tmp.stat().st_size, "sha256": _sha256(tmp), "frames": count[0], "fps": fps}
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)

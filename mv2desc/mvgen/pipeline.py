@@ -43,7 +43,7 @@ from mv2desc.mvgen.cues import segment_cues
 from mv2desc.mvgen.edits import apply_edits, write_segments
 from mv2desc.mvgen.outdir import prepare_out_dir
 from mv2desc.mvgen.renderers import build_keyframes, build_renderer, renderer_uses_gpu
-from mv2desc.mvgen.renderers.base import ClipRenderer, ClipRequest
+from mv2desc.mvgen.renderers.base import ClipRenderer, ClipRequest, clip_frames
 from mv2desc.mvgen.style import StyleSheet, build_style_sheet
 from mv2desc.outputs import folder_lock, refuse_inputs
 from mv2desc.song import Song
@@ -136,7 +136,7 @@ def _render_chained(cfg: GenerateConfig, renderer: ClipRenderer, cache: ClipCach
         key = clip_key(renderer.identity(), request, encoding)
         hit = cache.has_clip(key) and s["index"] != cfg.redo
         if not hit:
-            cache.store_clip(key, renderer.render(request), clip_fps, cfg.video.crf)
+            cache.store_clip(key, clip_frames(renderer, request), clip_fps, cfg.video.crf)
         previous = _last_frame(cache.clip_path(key))
         requests.append(request), keys.append(key), cached.append(hit), keyframes.append(image)
     log.info("clips (chained): %d cached, %d rendered with '%s'", sum(cached), len(keys) - sum(cached), renderer.name)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from mv2desc.errors import UserError
 from mv2desc.mvgen.cache import ClipCache
-from mv2desc.mvgen.renderers.base import ClipRenderer, ClipRequest
+from mv2desc.mvgen.renderers.base import ClipRenderer, ClipRequest, clip_frames
 from mv2desc.procs import raise_if_interrupted, worker_pool
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def _init_worker(factory: Callable[[], ClipRenderer], slots, cache_root: str, fp
 
 
 def _render_in_worker(job: ClipJob) -> tuple[str, str]:
-    frames = _worker["renderer"].render(job.request)
+    frames = clip_frames(_worker["renderer"], job.request)
     _worker["cache"].store_clip(job.key, frames, _worker["fps"], _worker["crf"])
     return job.key, _worker["device"]
 
@@ -87,7 +87,7 @@ def render_clips(
     if devices <= 1 or len(jobs) == 1:
         renderer = factory()
         for job in jobs:
-            cache.store_clip(job.key, renderer.render(job.request), fps, crf)
+            cache.store_clip(job.key, clip_frames(renderer, job.request), fps, crf)
             if on_done:
                 on_done(job)
             raise_if_interrupted()

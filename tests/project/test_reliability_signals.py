@@ -34,11 +34,11 @@ GENERATE = ["--devices", "2", "--video.width", "160", "--video.height", "96", "-
 SLOW_CLIPS = """\
 import sys, time
 from mv2desc.mvgen.renderers import procedural
-_render = procedural.ProceduralRenderer.render
+_frames = procedural.ProceduralRenderer.frames  # what the pipeline encodes (mv2desc.mvgen.renderers.base.clip_frames)
 def slow(self, request):
     time.sleep(0.5)
-    return _render(self, request)
-procedural.ProceduralRenderer.render = slow
+    yield from _frames(self, request)
+procedural.ProceduralRenderer.frames = slow
 from mv2desc.cli import main
 sys.exit(main())
 """
@@ -161,6 +161,10 @@ def test_an_interrupt_swallowed_on_the_way_still_stops_the_command(capsys):
 
     assert run(lambda: callback() or 0) == 130
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("interrupted")
+    from mv2desc.procs import pending, raise_if_interrupted
+
+    assert pending() is None  # answered by the exit code: library code run after the command does not see it again
+    raise_if_interrupted()
 
 
 def test_ctrl_c_turned_into_sys_exit_by_a_library_is_still_130(capsys):

@@ -2,11 +2,14 @@
 
 A renderer turns one :class:`ClipRequest` (a segment's prompt, timing, audio cues and optional
 keyframe) into frames. The pipeline owns everything around it: prompts, caching, assembly.
-Frames cross this boundary as ``uint8`` arrays, ``(T, H, W, 3)`` RGB.
+Frames cross this boundary as ``uint8`` arrays, ``(T, H, W, 3)`` RGB; a renderer that makes its frames
+one at a time may also offer them as a stream (``frames(request)``, :func:`clip_frames`), which the
+pipeline then encodes as they come, never holding the clip in memory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -95,3 +98,14 @@ class KeyframeGenerator(Protocol):
         """``prompt``: the shot; ``style_prompt``: the style and character sheet (a model with two text
         encoders, like SDXL, reads it with its second one, so that neither is cut at 77 tokens)."""
         ...
+
+
+def clip_frames(renderer: ClipRenderer, request: ClipRequest) -> Iterable[np.ndarray]:
+    """The frames to encode for ``request``: the renderer's stream ``frames(request)`` (``(H, W, 3)`` uint8
+    RGB each, a new array per frame) when it has one, else ``render(request)``'s ``(T, H, W, 3)`` array.
+
+    A stream is not only lighter (a 20 s 1280x720 clip is 1.3 GB as one array) but faster: writing a
+    frame into fresh pages of one large array cost 21 ms per 1280x720 frame here (page faults), a
+    frame-sized array that the allocator reuses about 1 ms."""
+    stream = getattr(renderer, "frames", None)
+    return stream(request) if callable(stream) else renderer.render(request)

@@ -205,6 +205,7 @@ def test_procedural_motion_stops_on_beats(tmp_path):
     frames = r.render(req)
     assert frames.shape == (144, 112, 192, 3) and frames.dtype == np.uint8
     assert np.array_equal(frames, r.render(req))  # deterministic
+    assert np.array_equal(np.stack(list(r.frames(req))), frames)  # the stream the pipeline encodes: the same frames
     vb = visual_beats_of_file(write_video(tmp_path / "c.mp4", frames, 24), None)
     stops = np.array(beats[::2])  # "calm": a stop every second beat
     assert len(vb.times_s) >= 0.8 * len(stops)
@@ -244,3 +245,37 @@ def test_a_downbeat_next_to_the_start_makes_no_sliver_segment():
     segs = segment_song(8.0, music, SegmentConfig(single_max_s=6, target_bars=1, min_bars=1, max_bars=2))
     assert segs[0].start_s == 0.0 and segs[-1].end_s == 8.0
     assert min(s.duration_s for s in segs) >= 0.5 and len(segs) >= 3, segs
+
+
+def test_a_streamed_clip_is_cached_with_its_frame_count_and_frames(tmp_path):
+    """clip_frames hands the pipeline the procedural renderer's stream (one frame at a time) and a
+    render-only renderer's array; the cache stores either with the right count, frame for frame."""
+    from mv2desc.media.video import read_frames
+    from mv2desc.mvgen.cache import ClipCache
+    from mv2desc.mvgen.renderers.base import ClipRequest, clip_frames
+    from mv2desc.mvgen.renderers.procedural import ProceduralRenderer
+
+    req = ClipRequest(index=1, prompt="p", description="red squares in a storm", duration_s=1.5, fps=12, width=96,
+                      height=64, seed=5, energy=0.8, beats_s=(0.5, 1.0), onsets_s=(0.5,), palette=((200, 30, 30),))
+    r = ProceduralRenderer()
+    stream = clip_frames(r, req)
+    assert not isinstance(stream, np.ndarray)
+
+    class ArrayOnly:
+        name, needs_keyframe = "array-only", False
+
+        def identity(self) -> dict:
+            return {}
+
+        def render(self, request):
+            return r.render(request)
+
+    assert isinstance(clip_frames(ArrayOnly(), req), np.ndarray)
+    cache = ClipCache(tmp_path / "cache", preset="ultrafast")
+    for key, frames in (("streamed", stream), ("array", clip_frames(ArrayOnly(), req))):
+        path = cache.store_clip(key, frames, 12.0, crf=0)
+        assert cache.has_clip(key)
+        assert json.loads(cache.seal_path(key).read_text())["frames"] == 18
+        decoded = read_frames(path)
+        assert decoded.shape == (18, 64, 96, 3)
+        assert np.abs(decoded.astype(int) - r.render(req).astype(int)).mean() < 3.0  # crf 0: the frames drawn

@@ -18,6 +18,9 @@ pictures and divided by the time between them.
 from __future__ import annotations
 
 import functools
+import itertools
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -44,6 +47,7 @@ _CHANGE_BLUR = 1.0  # standard deviation (pixels) of the blur before measuring u
 # a cut persists: a picture up to this long after it is not explained by the one before it (after a
 # flash, it is)
 _TRANSIENT_S = 0.25
+STREAM_HINT = 64  # frames the feature arrays of a stream of unknown length start with (then doubled)
 
 
 @dataclass(frozen=True)
@@ -176,8 +180,82 @@ def _share(mask: np.ndarray, where: np.ndarray | None) -> float:
     return float(np.count_nonzero(mask & where)) / max(1, np.count_nonzero(where))
 
 
+class _Pictures:
+    """The grey and the slightly blurred picture of every frame (what :func:`motion_features` compares).
+
+    From an array they are made at once; from an iterable of frames (a decoder's), a background thread
+    makes them as the frames come while the flow runs on the ones already there (decoding, scaling and
+    blurring release the GIL, as OpenCV's flow does): the same pictures, in less wall time. Reading
+    picture ``i`` waits until it is there; :meth:`has` says whether the clip has it.
+    """
+
+    def __init__(self, frames: np.ndarray | Iterable[np.ndarray]) -> None:
+        self.gray: list[np.ndarray] = []
+        # the change the flow leaves unexplained is measured on slightly blurred pictures: fine texture
+        # (foliage, grain, compression) then does not count a sub-pixel error of the flow as change
+        self.soft: list[np.ndarray] = []
+        self._ready = threading.Condition()
+        self._done = False
+        self._stop = False
+        self._error: BaseException | None = None
+        self._hint = STREAM_HINT
+        if isinstance(frames, np.ndarray):
+            self._hint = max(1, len(frames))
+            for f in frames:
+                self._add(f)
+            self._done = True
+        else:
+            self._thread = threading.Thread(target=self._fill, args=(iter(frames),), daemon=True)
+            self._thread.start()
+
+    def _add(self, frame: np.ndarray) -> None:
+        if frame.ndim not in (2, 3) or (frame.ndim == 3 and frame.shape[2] != 3):
+            raise ValueError(f"frames must be (H, W) grey or (H, W, 3) RGB, got shape {frame.shape}")
+        g = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        soft = cv2.GaussianBlur(frame, (0, 0), _CHANGE_BLUR) if _CHANGE_BLUR > 0 else frame
+        with self._ready:
+            self.gray.append(g)
+            self.soft.append(soft)
+            self._ready.notify_all()
+
+    def _fill(self, frames: Iterator[np.ndarray]) -> None:
+        try:
+            for f in frames:
+                if self._stop:
+                    break
+                self._add(f)
+        except BaseException as exc:  # handed to the reader
+            self._error = exc
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()  # a generator's decoder closes its file
+            with self._ready:
+                self._done = True
+                self._ready.notify_all()
+
+    def has(self, i: int) -> bool:
+        """Whether picture ``i`` exists (waiting for it while the stream goes on)."""
+        with self._ready:
+            while len(self.gray) <= i and not self._done:
+                self._ready.wait()
+            if self._error is not None:
+                raise self._error
+            return len(self.gray) > i
+
+    def size_hint(self) -> int:
+        return self._hint
+
+    def close(self) -> None:
+        """Stop the background thread (on an error the rest of the stream is not decoded)."""
+        self._stop = True
+        thread = getattr(self, "_thread", None)
+        if thread is not None:
+            thread.join()
+
+
 def motion_features(
-    frames: np.ndarray,
+    frames: np.ndarray | Iterable[np.ndarray],
     fps: float,
     *,
     bins: int = 8,
@@ -185,7 +263,8 @@ def motion_features(
     cut_ratio: float = 4.0,
     hold_level: float = 0.5,
 ) -> MotionFeatures:
-    """Motion features of small frames at ``fps``: grey ``(T, H, W)`` or RGB ``(T, H, W, 3)``, uint8.
+    """Motion features of small frames at ``fps``: grey ``(T, H, W)`` or RGB ``(T, H, W, 3)``, uint8, or an
+    iterable of such frames (made into pictures in a background thread while the flow runs: :class:`_Pictures`).
 
     Flow is computed on grey levels; with colour frames, cuts between shots of equal brightness but
     different colour are seen too. A frame is a cut when the share of the picture that changed
@@ -196,11 +275,23 @@ def motion_features(
     picture by at most ``hold_level`` (0-255 scale), with hardly a pixel changed visibly (a small
     object moving slowly changes the mean little, but its edges a lot), is a held frame.
     """
-    if frames.ndim not in (3, 4) or (frames.ndim == 4 and frames.shape[3] != 3):
+    if isinstance(frames, np.ndarray) and (frames.ndim not in (3, 4) or (frames.ndim == 4 and frames.shape[3] != 3)):
         raise ValueError(f"frames must be (T, H, W) grey or (T, H, W, 3) RGB, got shape {frames.shape}")
-    gray = frames if frames.ndim == 3 else np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
-    t, h, w = gray.shape
+    pictures = _Pictures(frames)
+    try:
+        return _motion_features(pictures, fps, bins, cut_threshold, cut_ratio, hold_level)
+    finally:
+        pictures.close()
+
+
+def _motion_features(pictures: _Pictures, fps: float, bins: int, cut_threshold: float, cut_ratio: float,
+                     hold_level: float) -> MotionFeatures:
+    if not pictures.has(0):
+        raise ValueError("no frames")
+    gray, soft = pictures.gray, pictures.soft
+    h, w = gray[0].shape
     scale = fps / h  # pixels per frame -> frame heights per second
+    t = pictures.size_hint()  # grown as the pictures come (a stream's length is known at its end)
     hist = np.zeros((t, bins), dtype=np.float32)
     change = np.zeros(t, dtype=np.float32)
     held = np.zeros(t, dtype=bool)
@@ -209,10 +300,11 @@ def motion_features(
     lost = np.zeros(t, dtype=np.float32)
     suspects = []  # (picture, the last calm picture before it): cuts, or flashes
     calm = 0  # the last new picture that the flow explained (no cut, no flash, nothing lost)
-    # the change the flow leaves unexplained is measured on slightly blurred pictures: fine texture
-    # (foliage, grain, compression) then does not count a sub-pixel error of the flow as change
-    soft = [cv2.GaussianBlur(f, (0, 0), _CHANGE_BLUR) for f in frames] if _CHANGE_BLUR > 0 else frames
-    for i in range(1, t):
+    for i in itertools.count(1):
+        if not pictures.has(i):
+            break
+        if i >= change.size:
+            hist, change, held, lost = (np.concatenate([a, np.zeros_like(a)]) for a in (hist, change, held, lost))
         diff = cv2.absdiff(gray[last], gray[i])
         if float(diff.mean()) <= hold_level and np.count_nonzero(diff > _HOLD_PIXEL) <= _HOLD_SHARE * diff.size:
             held[i] = True
@@ -246,6 +338,8 @@ def motion_features(
             lost[i] = _share(miss, moved)
         rate, speed, moved = flow / gap, float(hist[i].sum()), landed(flow)
         last = i
+    t = len(gray)
+    hist, change, held, lost = hist[:t], change[:t], held[:t], lost[:t]
     new = ~held
     new[0] = False
     median = float(np.median(change[new])) if new.sum() > 1 else 0.0

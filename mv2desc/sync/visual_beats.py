@@ -23,6 +23,7 @@ second) make one threshold fit every resolution and frame rate, 7-8 fps included
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -255,18 +256,28 @@ def visual_beats_from_features(features: MotionFeatures, cfg: VisualBeatConfig |
     )
 
 
-def detect_visual_beats(frames: np.ndarray, fps: float, cfg: VisualBeatConfig | None = None) -> VisualBeats:
-    """Visual beats of small frames at ``fps``: grey ``(T, H, W)`` or RGB ``(T, H, W, 3)`` uint8
-    (downscale them to about ``cfg.flow_height`` pixels high first)."""
+def detect_visual_beats(frames: np.ndarray | Iterable[np.ndarray], fps: float, cfg: VisualBeatConfig | None = None) -> VisualBeats:
+    """Visual beats of small frames at ``fps``: grey ``(T, H, W)`` or RGB ``(T, H, W, 3)`` uint8, or an
+    iterable of such frames (downscale them to about ``cfg.flow_height`` pixels high first)."""
     cfg = cfg or VisualBeatConfig()
     feats = motion_features(frames, fps, bins=cfg.direction_bins, cut_threshold=cfg.cut_threshold, cut_ratio=cfg.cut_ratio)
     return visual_beats_from_features(feats, cfg)
 
 
 def visual_beats_of_file(path, cfg: VisualBeatConfig | None = None) -> VisualBeats:
-    """Decode ``path`` at ``cfg.flow_height`` pixels high (RGB, scaled inside FFmpeg) and detect its visual beats."""
-    from mv2desc.media.video import probe_video, read_frames
+    """Decode ``path`` at ``cfg.flow_height`` pixels high (RGB, scaled inside FFmpeg) and detect its visual
+    beats; the frames are decoded in a background thread while the flow runs on those already decoded."""
+    from mv2desc.errors import MediaError
+    from mv2desc.media.video import iter_frames, probe_video
 
     cfg = cfg or VisualBeatConfig()
     info = probe_video(path)
-    return detect_visual_beats(read_frames(path, height=cfg.flow_height), info.fps, cfg)
+
+    def frames():
+        n = 0
+        for n, f in enumerate(iter_frames(path, height=cfg.flow_height), 1):
+            yield f
+        if n == 0:
+            raise MediaError("corrupt_video", f"no decodable frames in {path}")
+
+    return detect_visual_beats(frames(), info.fps, cfg)

@@ -7,7 +7,7 @@ import pytest
 
 from mv2desc.media.video import probe_video, read_frames, write_video
 from mv2desc.sync.config import VisualBeatConfig
-from mv2desc.sync.flow import motion_features
+from mv2desc.sync.flow import STREAM_HINT, motion_features
 from mv2desc.sync.synth_video import MotionClipSpec, event_times, render_clip
 from mv2desc.sync.visual_beats import detect_visual_beats, visual_beats_from_features, visual_beats_of_file
 
@@ -127,3 +127,32 @@ def test_decoding_downscales_inside_ffmpeg(tmp_path):
     assert (info.width, info.height, info.n_frames, info.fps) == (320, 180, 8, 8.0)
     assert read_frames(path, height=90, gray=True).shape == (8, 90, 160)
     assert read_frames(path).shape == (8, 180, 320, 3)
+
+
+@pytest.mark.parametrize("motion", ["stops", "cut"])
+def test_a_streamed_decode_gives_the_features_of_the_whole_array(tmp_path, motion):
+    """visual_beats_of_file decodes in a background thread while the flow runs: the motion features and the
+    beats equal those of the whole clip decoded first (the same pictures, compared in the same order)."""
+    spec = MotionClipSpec(duration_s=6.0, fps=24.0, seed=7, motion=motion)
+    path, _ = _encoded(tmp_path, spec)
+    frames = read_frames(path, height=VisualBeatConfig().flow_height)
+    whole = motion_features(frames, 24.0)
+    streamed = motion_features(iter(list(frames)), 24.0)
+    for name in ("histograms", "change", "cuts", "held", "lost"):
+        np.testing.assert_array_equal(getattr(streamed, name), getattr(whole, name), err_msg=name)
+    assert streamed.n_frames == len(frames) > 2 * STREAM_HINT  # a stream's arrays grew twice
+    from_file = visual_beats_of_file(path)
+    from_array = detect_visual_beats(frames, probe_video(path).fps)
+    np.testing.assert_array_equal(from_file.times_s, from_array.times_s)
+    np.testing.assert_array_equal(from_file.cuts_s, from_array.cuts_s)
+
+
+def test_a_failing_decode_reaches_the_caller():
+    def broken():
+        yield np.zeros((32, 48, 3), np.uint8)
+        raise OSError("disk went away")
+
+    with pytest.raises(OSError, match="disk went away"):
+        motion_features(broken(), 12.0)
+    with pytest.raises(ValueError, match="no frames"):
+        motion_features(iter([]), 12.0)

@@ -29,6 +29,7 @@ def main() -> None:
     ap.add_argument("--tracks", type=int, default=96)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--generator", choices=("midi", "sine"), default="midi", help="the songs: MIDI arrangements or sine tones")
+    ap.add_argument("--workers", type=int, default=1, help="runs trained at a time (one process and one torch thread each)")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="training overrides, e.g. optim.gates_lr=1e-4")
     args = ap.parse_args()
     from mv2desc.app import setup
@@ -39,7 +40,7 @@ def main() -> None:
     extra = tuple(x for kv in args.set for x in (f"--{kv.split('=', 1)[0]}", kv.split("=", 1)[1]))
     t0 = time.time()
     r = audio_ablation(args.work, steps=args.steps, n_tracks=args.tracks, seeds=tuple(args.seeds), extra=extra,
-                       generator=args.generator)
+                       generator=args.generator, workers=args.workers)
     s = r["summary"]
     rows = [("BLEU-4", "bleu4"), ("CIDEr", "cider"), ("attribute consistency", "attributes"), ("  tempo", "tempo"),
             ("  energy", "energy"), ("  mode", "mode")]

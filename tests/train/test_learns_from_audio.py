@@ -12,7 +12,7 @@ import pytest
 
 from train.ablation import audio_ablation
 
-pytestmark = pytest.mark.slow  # trains the recipe twice (about 4 minutes)
+pytestmark = pytest.mark.slow  # trains the recipe twice, side by side in two processes
 
 
 # With the tonal stream (feature spec /2) and its projection randomly initialised, this recipe stopped separating
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow  # trains the recipe twice (about 4 minutes)
 # (mv2desc.model.audio_encoder), which restores it (2026-12-04: true 0.694, shuffled 0.528; without the tonal
 # stream at all 0.861 vs 0.542). benchmarks/learn_from_audio.py measures it at full length.
 def test_true_audio_beats_shuffled_audio_on_attribute_consistency(tmp_path):
-    result = audio_ablation(tmp_path, steps=600, n_tracks=96, seeds=(0,), generator="sine")
+    result = audio_ablation(tmp_path, steps=600, n_tracks=96, seeds=(0,), generator="sine", workers=2)
     true, shuffled = result["true_audio"][0], result["shuffled_audio"][0]
     assert true["n_test"] == shuffled["n_test"] >= 12
     print(f"held-out attribute consistency: true audio {true['attributes']:.3f}, shuffled {shuffled['attributes']:.3f}, "

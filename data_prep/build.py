@@ -42,6 +42,7 @@ from mv2desc.audio.features import AcousticFeatureExtractor
 from mv2desc.data.schema import FEATURES, to_row
 from mv2desc.errors import UserError
 from mv2desc.outputs import refuse_inputs
+from mv2desc.procs import stop_pool
 
 log = logging.getLogger(__name__)
 ROW_GROUP = 64
@@ -111,24 +112,14 @@ def _outcomes(config: BuildConfig, todo: list[Track]):
         environment = pool.submit(worker_environment)
         futures = [pool.submit(run_in_worker, track) for track in todo]
         env = environment.result()
-    except BrokenProcessPool as exc:  # a worker was killed or crashed while the environment was checked
-        _stop_workers(pool)
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise _worker_died(None) from exc
-    except Exception as exc:
-        _stop_workers(pool)
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise _environment_error(exc) from exc
-    except BaseException:
-        _stop_workers(pool)
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException as exc:
+        stop_pool(pool)
+        if isinstance(exc, BrokenProcessPool):  # a worker was killed or crashed while the environment was checked
+            raise _worker_died(None) from exc
+        if isinstance(exc, Exception):
+            raise _environment_error(exc) from exc
         raise
     return (f.result() for f in as_completed(futures)), pool, env
-
-
-def _stop_workers(pool) -> None:
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
-        proc.terminate()
 
 
 def check_environment(extractor: AcousticFeatureExtractor) -> tuple[dict, object]:
@@ -224,11 +215,11 @@ def _build_shard(config: BuildConfig, catalog: list[Track], catalog_report: Buil
                 bar.update(1)
                 bar.set_postfix(ok=len(ok_ids), skipped=sum(report.skipped.values()), refresh=False)
     except BrokenProcessPool as exc:  # a worker was killed (the OOM killer, a signal) or crashed
-        _stop_workers(pool)
+        stop_pool(pool)
         raise _worker_died(len(ok_ids)) from exc
     except BaseException:
         if pool is not None:  # do not wait for in-flight clips (SIGTERM, Ctrl-C, a stopping error)
-            _stop_workers(pool)
+            stop_pool(pool)
         raise
     finally:
         if pool is not None:

@@ -96,8 +96,12 @@ class AnalysisStore:
         return [e["kind"] for e in self.events if e["status"] == "hit"]
 
     def summary(self) -> dict[str, str]:
-        """``{kind: "cached" | "computed"}`` (the last lookup of each kind; a bad entry counts as computed)."""
-        return {e["kind"]: "cached" if e["status"] == "hit" else "computed" for e in self.events}
+        """``{kind: "cached" | "computed" | "K of N cached"}`` over the lookups of each kind (a kind looked up
+        once per clip or segment can be partly cached); a bad entry counts as computed."""
+        hits: dict[str, list[bool]] = {}
+        for e in self.events:
+            hits.setdefault(e["kind"], []).append(e["status"] == "hit")
+        return {kind: "cached" if all(h) else "computed" if not any(h) else f"{sum(h)} of {len(h)} cached" for kind, h in hits.items()}
 
     def _event(self, kind: str, key: str, status: str) -> None:
         self.events.append({"kind": kind, "key": key, "status": status})

@@ -103,12 +103,17 @@ def to_rgb(frame: av.VideoFrame) -> np.ndarray:
 
 
 def iter_frames(
-    path: str | os.PathLike, *, height: int | None = None, width: int | None = None, gray: bool = False
+    path: str | os.PathLike, *, height: int | None = None, width: int | None = None, gray: bool = False,
+    first: int = 0, count: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Decode frames in order: ``(H, W, 3)`` uint8 RGB, or ``(H, W)`` uint8 grey with ``gray``.
 
-    ``height``/``width`` rescale inside FFmpeg (``height`` alone keeps the aspect).
+    ``height``/``width`` rescale inside FFmpeg (``height`` alone keeps the aspect). ``first``/``count``:
+    only frames ``first .. first + count - 1`` (counted at the stream's average frame rate from its
+    start; the decoder seeks to the key frame at or before ``first``).
     """
+    if first < 0 or (count is not None and count < 0):
+        raise ValueError(f"need first >= 0 and count >= 0, got first={first}, count={count}")
     p = Path(path)
     with _open(p) as container:
         stream = container.streams.video[0]
@@ -117,16 +122,50 @@ def iter_frames(
         if height is not None and width is None:
             width, height = scaled_size(src_w, src_h, height)
         fmt = "gray" if gray else "rgb24"
+        index = _frame_index(stream)
+        if first > 0:
+            container.seek(index.pts(first), stream=stream, backward=True, any_frame=False)
+        left = count
         try:
             for frame in container.decode(stream):
+                if left is not None and left <= 0:
+                    break
+                if first > 0 and index.of(frame) < first:
+                    continue
                 if width is not None and height is not None:
                     yield frame.to_ndarray(width=width, height=height, format=fmt)
                 elif gray:
                     yield frame.to_ndarray(format=fmt)
                 else:
                     yield to_rgb(frame)
+                if left is not None:
+                    left -= 1
+                    if left <= 0:
+                        break
         except av.error.InvalidDataError:
             return  # truncated stream: keep the frames that decoded
+
+
+@dataclass(frozen=True)
+class _FrameIndex:
+    """Frame number <-> presentation time of a constant-rate stream (from its start time)."""
+
+    start: int
+    time_base: Fraction
+    fps: Fraction
+
+    def pts(self, index: int) -> int:
+        return self.start + int(Fraction(index) / self.fps / self.time_base)
+
+    def of(self, frame: av.VideoFrame) -> int:
+        if frame.pts is None:
+            raise MediaError("corrupt_video", "a frame without a timestamp: cannot seek to a frame number")
+        return round((frame.pts - self.start) * self.time_base * self.fps)
+
+
+def _frame_index(stream) -> _FrameIndex:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    return _FrameIndex(int(stream.start_time or 0), Fraction(stream.time_base), Fraction(rate) if rate else Fraction(1))
 
 
 def iter_av_frames(path: str | os.PathLike, *, width: int, height: int) -> Iterator[av.VideoFrame]:

@@ -10,7 +10,9 @@
   each cached under a hash of its clip's bytes, its frame plan and the output settings, and joined by
   stream copy with the song encoded alongside: after one edited description only that segment's chunk
   is encoded again, and every other segment's frames are bit-identical to the previous run's;
-* the sync metrics are measured on the written video, as ``sync_videos`` does.
+* the sync metrics are measured on the written video, as ``sync_videos`` does (one piece per segment,
+  :func:`mv2desc.sync.visual_beats.measure_file_pieces`); a segment chunk whose bytes were measured in
+  an earlier output keeps its measurement (:func:`output_motion`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,26 @@ def clip_analyses(paths: list[Path], ids: list[str], cfg: SyncConfig, store: Ana
     return [ClipAnalysis(probe_video(p), b) for p, b in zip(paths, beats)]
 
 
+def output_motion(video: Path, ranges: list[tuple[int, int]], checksums: list[str], fps: float, cfg: SyncConfig,
+                  store: AnalysisStore, workers: int) -> list:
+    """The motion of the written video, one piece per segment chunk (``ranges[k]``: its frames in the
+    video; ``checksums[k]``: its chunk's SHA-256): a chunk measured in an earlier output (the same bytes,
+    the same settings) is taken from ``store``, the others are measured on ``video`` in ``workers``
+    processes and stored."""
+    from mv2desc.sync.flow import MotionPiece
+    from mv2desc.sync.visual_beats import measure_file_pieces
+
+    keys = [store.key(c, "motion_piece", asdict(cfg.visual), fps) for c in checksums]
+    known = [store.load("motion_piece", k, MotionPiece) for k in keys]
+    pieces = measure_file_pieces(video, ranges, cfg.visual, workers=workers, known=known)
+    for key, piece, old in zip(keys, pieces, known):
+        if old is None:
+            store.store("motion_piece", key, piece)
+    log.info("motion of the output: %d of %d segments from the cache, %d measured", sum(k is not None for k in known), len(known),
+             sum(k is None for k in known))
+    return pieces
+
+
 def assemble_incremental(material: list[Path], song: Song, out_path: Path, cfg: SyncConfig, spans: list[tuple[float, float]],
                          store: AnalysisStore, workers: int = 2) -> dict:
     """Write ``out_path`` (segment ``k`` shows ``material[k]`` on ``spans[k]``) and return the sync
@@ -54,7 +76,7 @@ def assemble_incremental(material: list[Path], song: Song, out_path: Path, cfg: 
     was reused)."""
     from mv2desc.fingerprint import file_fingerprint
     from mv2desc.sync.engine import build_report, plan_sync
-    from mv2desc.sync.render import ClipPlacement, render_chunked
+    from mv2desc.sync.render import ClipPlacement, placement_ranges, render_chunked
     from mv2desc.sync.score import score_video
 
     if len(spans) != len(material):
@@ -95,7 +117,9 @@ def assemble_incremental(material: list[Path], song: Song, out_path: Path, cfg: 
         log.info("rendered %.1f s at %g fps (%s frames) in %.1f s: %d of %d segment chunks reused", plan.layout.duration_s, fps,
                  resample, timing["render"], sum(chunks.reused), len(chunks.reused))
         t0 = time.perf_counter()
-        measured = score_video(tmp, song, visual_cfg=cfg.visual, metric_cfg=cfg.metrics, music=music)
+        pieces = output_motion(tmp, placement_ranges(placements, plan.layout.duration_s, fps),
+                               [s for s, k in zip(chunks.checksums, chunks.keys) if k], fps, cfg, store, workers)
+        measured = score_video(tmp, song, visual_cfg=cfg.visual, metric_cfg=cfg.metrics, music=music, pieces=pieces)
         timing["measure_output"] = time.perf_counter() - t0
         os.replace(tmp, out_path)
     finally:
@@ -112,4 +136,4 @@ def assemble_incremental(material: list[Path], song: Song, out_path: Path, cfg: 
     return report
 
 
-__all__ = ["assemble_incremental", "clip_analyses"]
+__all__ = ["assemble_incremental", "clip_analyses", "output_motion"]

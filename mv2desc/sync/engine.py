@@ -298,7 +298,8 @@ def sync_videos(
 
     The MP4 always lasts as long as the song (± one frame): clips too short for it are reused in
     order (``MatchConfig.fill_stretch``; a warning gives the numbers). The plan is made on the
-    output's frame grid, the video written to a temporary name, its visual beats re-detected and
+    output's frame grid, the video written to a temporary name, its visual beats re-detected (each
+    clip's stretch of the output measured apart, in ``workers`` processes: a cut between each two) and
     scored (the report's headline ``metrics``), then renamed into place.
 
     ``spans`` (one ``(start, end)`` per video, end to end over the song) pins video ``k`` to span ``k``:
@@ -312,7 +313,8 @@ def sync_videos(
     """
     from mv2desc.media.audio import probe_audio
     from mv2desc.song import as_song
-    from mv2desc.sync.render import ClipPlacement, render
+    from mv2desc.sync.render import ClipPlacement, placement_ranges, render
+    from mv2desc.sync.visual_beats import measure_file_pieces
     from mv2desc.sync.score import score_video
 
     cfg = cfg or SyncConfig()
@@ -390,7 +392,8 @@ def sync_videos(
         timing["render"] = time.perf_counter() - t0
         log.info("rendered %.1f s at %g fps (%s frames) in %.1f s", plan.layout.duration_s, fps, resample, timing["render"])
         t0 = time.perf_counter()
-        measured = score_video(tmp, song, visual_cfg=cfg.visual, metric_cfg=cfg.metrics, music=music)
+        pieces = measure_file_pieces(tmp, placement_ranges(placements, plan.layout.duration_s, fps), cfg.visual, workers=workers)
+        measured = score_video(tmp, song, visual_cfg=cfg.visual, metric_cfg=cfg.metrics, music=music, pieces=pieces)
         timing["measure_output"] = time.perf_counter() - t0
         os.replace(tmp, out)
     finally:

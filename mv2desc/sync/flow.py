@@ -254,6 +254,30 @@ class _Pictures:
             thread.join()
 
 
+@dataclass(frozen=True)
+class MotionPiece:
+    """The per-frame measurements of a stretch of frames measured on its own (its first frame has no
+    predecessor): what :func:`join_pieces` makes :class:`MotionFeatures` of. A clip is one piece; a video
+    assembled from segments (a hard cut between each two, by construction) can be measured one piece
+    per segment, in parallel, and an unchanged segment's piece kept for the next run.
+
+    Attributes are those of :class:`MotionFeatures` before the cut decision (which needs the whole
+    video's median change): ``suspect`` (T,) bool marks the frames whose change exceeded the cut
+    threshold, ``faded`` (T,) bool those of them that a picture shortly after explains again (a flash).
+    """
+
+    histograms: np.ndarray
+    change: np.ndarray
+    held: np.ndarray
+    lost: np.ndarray
+    suspect: np.ndarray
+    faded: np.ndarray
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.change.shape[0])
+
+
 def motion_features(
     frames: np.ndarray | Iterable[np.ndarray],
     fps: float,
@@ -275,17 +299,30 @@ def motion_features(
     picture by at most ``hold_level`` (0-255 scale), with hardly a pixel changed visibly (a small
     object moving slowly changes the mean little, but its edges a lot), is a held frame.
     """
+    piece = measure_piece(frames, fps, bins=bins, cut_threshold=cut_threshold, hold_level=hold_level)
+    return join_pieces([piece], fps, cut_threshold=cut_threshold, cut_ratio=cut_ratio)
+
+
+def measure_piece(
+    frames: np.ndarray | Iterable[np.ndarray],
+    fps: float,
+    *,
+    bins: int = 8,
+    cut_threshold: float = 0.3,
+    hold_level: float = 0.5,
+) -> MotionPiece:
+    """The per-frame measurements of :func:`motion_features` on ``frames`` (same inputs), before the cut
+    decision: one piece for :func:`join_pieces`."""
     if isinstance(frames, np.ndarray) and (frames.ndim not in (3, 4) or (frames.ndim == 4 and frames.shape[3] != 3)):
         raise ValueError(f"frames must be (T, H, W) grey or (T, H, W, 3) RGB, got shape {frames.shape}")
     pictures = _Pictures(frames)
     try:
-        return _motion_features(pictures, fps, bins, cut_threshold, cut_ratio, hold_level)
+        return _measure(pictures, fps, bins, cut_threshold, hold_level)
     finally:
         pictures.close()
 
 
-def _motion_features(pictures: _Pictures, fps: float, bins: int, cut_threshold: float, cut_ratio: float,
-                     hold_level: float) -> MotionFeatures:
+def _measure(pictures: _Pictures, fps: float, bins: int, cut_threshold: float, hold_level: float) -> MotionPiece:
     if not pictures.has(0):
         raise ValueError("no frames")
     gray, soft = pictures.gray, pictures.soft
@@ -339,20 +376,39 @@ def _motion_features(pictures: _Pictures, fps: float, bins: int, cut_threshold: 
         rate, speed, moved = flow / gap, float(hist[i].sum()), landed(flow)
         last = i
     t = len(gray)
-    hist, change, held, lost = hist[:t], change[:t], held[:t], lost[:t]
-    new = ~held
-    new[0] = False
-    median = float(np.median(change[new])) if new.sum() > 1 else 0.0
-    cuts = (change > cut_threshold) & (change > cut_ratio * median) & new
+    suspect, faded = np.zeros(t, dtype=bool), np.zeros(t, dtype=bool)
     # a cut persists; a flash (a light, an explosion) fades: a picture shortly after it is explained by
     # the last calm picture before it, and then it was not a cut
     reach = max(1, round(_TRANSIENT_S * fps))
     for i, before in suspects:
-        later = sorted({min(t - 1, i + d) for d in (reach, (reach + 1) // 2, 1)} - {i}, reverse=True) if cuts[i] else []
+        suspect[i] = True
+        later = sorted({min(t - 1, i + d) for d in (reach, (reach + 1) // 2, 1)} - {i}, reverse=True)
         for j in later:  # the picture after the flash has faded first, then nearer ones (less motion since)
             if _share(unexplained(soft[before], soft[j], _flow(gray[before], gray[j])), None) <= cut_threshold:
-                cuts[i] = False
+                faded[i] = True
                 break
+    return MotionPiece(hist[:t], change[:t], held[:t], lost[:t], suspect, faded)
+
+
+def join_pieces(pieces: list[MotionPiece], fps: float, *, cut_threshold: float = 0.3, cut_ratio: float = 4.0) -> MotionFeatures:
+    """:class:`MotionFeatures` of pieces shown one after the other: each piece's first frame after the
+    first piece's is a cut (the pieces were measured apart); the other cuts are decided on the whole
+    (a suspect frame whose change exceeds ``cut_ratio`` times the median change of all new pictures and
+    that did not fade). One piece gives exactly :func:`motion_features`."""
+    if not pieces:
+        raise ValueError("no pieces")
+    hist = np.concatenate([p.histograms for p in pieces])
+    change = np.concatenate([p.change for p in pieces])
+    held = np.concatenate([p.held for p in pieces])
+    lost = np.concatenate([p.lost for p in pieces])
+    starts = np.cumsum([0] + [p.n_frames for p in pieces[:-1]])
+    new = ~held
+    new[starts] = False  # a piece's first frame has no predecessor in it
+    median = float(np.median(change[new])) if new.sum() > 1 else 0.0
+    suspect = np.concatenate([p.suspect for p in pieces])
+    faded = np.concatenate([p.faded for p in pieces])
+    cuts = suspect & (change > cut_threshold) & (change > cut_ratio * median) & new & ~faded
+    cuts[starts[1:]] = True
     hist[cuts] = 0.0  # no flow across a cut
     lost[cuts] = 0.0
     return MotionFeatures(float(fps), hist, change, cuts, held, lost)

@@ -154,6 +154,18 @@ def frame_owners(placements: list[ClipPlacement], n_out: int, fps: float) -> np.
     return np.clip(np.searchsorted(starts, times + 0.5 / fps, side="right") - 1, 0, len(placements) - 1)
 
 
+def placement_ranges(placements: list[ClipPlacement], duration_s: float, fps: float) -> list[tuple[int, int]]:
+    """The output frames of each placement that shows any, in order: ``(first, count)`` (what
+    :func:`render` and :func:`render_chunked` write), the segments whose motion can be measured apart."""
+    which = frame_owners(placements, output_frame_count(duration_s, fps), fps)
+    ranges = []
+    for c in range(len(placements)):
+        ks = np.flatnonzero(which == c)
+        if ks.size:
+            ranges.append((int(ks[0]), int(ks.size)))
+    return ranges
+
+
 def _placement_frames(placement: ClipPlacement, plan, width: int, height: int, resample: str,
                       interpolator: FlowInterpolator | None, c: int) -> Iterator:
     """The output frames of one placement, in order, from its frame plan."""
@@ -176,6 +188,7 @@ class ChunkResult:
 
     keys: tuple[str, ...]
     reused: tuple[bool, ...]
+    checksums: tuple[str, ...] = ()  # per placement, the SHA-256 of its chunk's bytes ("" where it shows no frame)
 
 
 def render_chunked(
@@ -244,7 +257,8 @@ def render_chunked(
             list(pool.map(_encode_chunk, jobs))
             raise_if_interrupted()
     join_chunks(chunks, out_path, fps=fps, audio=audio, sample_rate=sample_rate, audio_bitrate=audio_bitrate)
-    return ChunkResult(tuple(keys), tuple(reused))
+    sums = tuple(_seal(folder / f"{key}.mp4").read_text(encoding="ascii").strip() if key else "" for key in keys)
+    return ChunkResult(tuple(keys), tuple(reused), sums)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ second) make one threshold fit every resolution and frame rate, 7-8 fps included
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +31,7 @@ from scipy.ndimage import gaussian_filter1d, maximum_filter1d, median_filter
 from scipy.signal import find_peaks
 
 from mv2desc.sync.config import VisualBeatConfig
-from mv2desc.sync.flow import MotionFeatures, motion_features
+from mv2desc.sync.flow import MotionFeatures, MotionPiece, join_pieces, measure_piece, motion_features
 
 _EPS = 1e-9
 # _lost_steps: a lost step leaves this share of what had moved unexplained, its flow is below this
@@ -281,3 +281,60 @@ def visual_beats_of_file(path, cfg: VisualBeatConfig | None = None) -> VisualBea
             raise MediaError("corrupt_video", f"no decodable frames in {path}")
 
     return detect_visual_beats(frames(), info.fps, cfg)
+
+
+def measure_file_piece(path, first: int, count: int, cfg: VisualBeatConfig | None = None) -> MotionPiece:
+    """The motion of frames ``first .. first + count - 1`` of ``path`` measured on their own (decoded at
+    ``cfg.flow_height`` pixels high): one piece of :func:`visual_beats_of_pieces`."""
+    from mv2desc.errors import MediaError
+    from mv2desc.media.video import iter_frames, probe_video
+
+    cfg = cfg or VisualBeatConfig()
+    info = probe_video(path)
+    frames = iter_frames(path, height=cfg.flow_height, first=first, count=count)  # decoded while the flow runs
+    try:
+        piece = measure_piece(frames, info.fps, bins=cfg.direction_bins, cut_threshold=cfg.cut_threshold)
+    except ValueError:  # no frames
+        piece = None
+    if piece is None or piece.n_frames != count:
+        raise MediaError("corrupt_video", f"{path}: frames {first}..{first + count - 1} asked, "
+                                          f"{0 if piece is None else piece.n_frames} decoded")
+    return piece
+
+
+def _measure_job(job: tuple) -> MotionPiece:
+    return measure_file_piece(*job)
+
+
+def measure_file_pieces(path, ranges: Sequence[tuple[int, int]], cfg: VisualBeatConfig | None = None, *, workers: int = 1,
+                        known: Sequence[MotionPiece | None] | None = None) -> list[MotionPiece]:
+    """The pieces ``(first, count)`` of ``path`` (:func:`measure_file_piece`), in ``workers`` processes
+    (1 = in this one); a piece given in ``known`` (measured before on the same frames) is kept as it is."""
+    cfg = cfg or VisualBeatConfig()
+    known = list(known) if known is not None else [None] * len(ranges)
+    if len(known) != len(ranges):
+        raise ValueError(f"need one known piece (or None) per range, got {len(known)} for {len(ranges)} ranges")
+    todo = [k for k, piece in enumerate(known) if piece is None]
+    jobs = [(str(path), ranges[k][0], ranges[k][1], cfg) for k in todo]
+    if workers <= 1 or len(jobs) <= 1:
+        fresh = [_measure_job(j) for j in jobs]
+    else:
+        import multiprocessing
+
+        from mv2desc.procs import raise_if_interrupted, worker_pool
+
+        # workers ignore Ctrl-C and die with this process; an interrupt or error here terminates them
+        with worker_pool(min(workers, len(jobs)), multiprocessing.get_context("fork")) as pool:
+            fresh = list(pool.map(_measure_job, jobs))
+            raise_if_interrupted()
+    pieces = list(known)
+    for k, piece in zip(todo, fresh):
+        pieces[k] = piece
+    return pieces
+
+
+def visual_beats_of_pieces(pieces: Sequence[MotionPiece], fps: float, cfg: VisualBeatConfig | None = None) -> VisualBeats:
+    """Visual beats of a video measured one piece after the other (a cut between each two)."""
+    cfg = cfg or VisualBeatConfig()
+    feats = join_pieces(list(pieces), fps, cut_threshold=cfg.cut_threshold, cut_ratio=cfg.cut_ratio)
+    return visual_beats_from_features(feats, cfg)

@@ -17,6 +17,7 @@ from infer.__main__ import main as mv_main
 from mv2desc.analysis_cache import AnalysisStore
 from mv2desc.media.audio import write_audio
 from mv2desc.media.video import iter_frames
+from mv2desc.sync.visual_beats import measure_file_pieces, visual_beats_of_pieces
 from mv2desc.synth import SongSpec, render
 
 SR = 22050
@@ -64,7 +65,7 @@ def _rerun(first: dict, monkeypatch) -> tuple[dict, Spy, Spy]:
 
 def test_first_run_computes_everything(first):
     cache = first["report"]["from_cache"]
-    assert cache["describe"] == cache["beats"] == cache["assembly"] == "computed"
+    assert cache["describe"] == cache["beats"] == cache["assembly"] == cache["motion_piece"] == "computed"
     assert set(first["report"]["cpu_s"]) >= {"describe", "clips", "assembly", "scores", "total"}
 
 
@@ -118,6 +119,14 @@ def test_edited_segment_changes_only_its_frames(first, monkeypatch):
     assert diff[start:].min() > 3.0  # the edited segment shows another clip
     assert np.array_equal(after[:start], before[:start])  # the others keep their frames, bit for bit
     assert report["sync"]["chunks"]["reused"] == [k2 != k for k2 in range(len(report["segments"]))]
+    # the output's motion: the unchanged segments' pieces from the cache, the edited one measured on the new
+    # mv.mp4; the figures are those of a measurement of the whole new file from scratch
+    n = len(report["segments"])
+    assert report["from_cache"]["motion_piece"] == f"{n - 1} of {n} cached"
+    fresh = measure_file_pieces(first["out"] / "mv.mp4", [(round(s["out_start_s"] * FPS), round((s["out_end_s"] - s["out_start_s"]) * FPS))
+                                                          for s in report["segments"]])
+    beats = visual_beats_of_pieces(fresh, FPS)
+    assert report["sync"]["visual_beats_after_s"] == [round(float(t), 4) for t in beats.times_s]
 
 
 def test_store_checks_type_and_seal(tmp_path):

@@ -307,9 +307,11 @@ def write_video(
 def frames_at(path: str | os.PathLike, times_s: list[float]) -> list[np.ndarray]:
     """The decoded frame shown at each time (the last frame starting at or before it), ``(H, W, 3)`` RGB.
 
-    One seek per requested time (to the keyframe before it, then decode forward), so the cost is a
-    GOP per frame, not the whole video. Raises :class:`MediaError` (``corrupt_video`` when no frame
-    decodes at a time).
+    The key frames' times are read first (packet headers only, nothing decoded); a time is then reached
+    by decoding on from the frame before it when no key frame lies between (a few frames of one GOP),
+    else by seeking to the key frame before it: each frame is decoded at most once for times given in
+    order, and never more than a GOP per time. Raises :class:`MediaError` (``corrupt_video`` when no
+    frame decodes at a time).
     """
     images: list[np.ndarray] = []
     with _open(path) as container:
@@ -317,14 +319,23 @@ def frames_at(path: str | os.PathLike, times_s: list[float]) -> list[np.ndarray]
         tb = stream.time_base
         start = float(stream.start_time * tb) if stream.start_time is not None else 0.0
         try:
+            keys = sorted(float(p.pts * tb) - start for p in container.demux(stream) if p.is_keyframe and p.pts is not None)
+            stream.thread_type = "AUTO"
+            decoder, held, held_t = None, None, None  # the running decode, its last frame and that frame's time
             for t in times_s:
-                container.seek(int((start + max(0.0, t)) / tb), stream=stream, backward=True, any_frame=False)
-                chosen = None
-                for frame in container.decode(stream):
+                t = max(0.0, t)
+                before = [k for k in keys if k <= t + 1e-6]
+                key_t = before[-1] if before else 0.0
+                if decoder is None or held_t is None or held_t > t + 1e-6 or held_t < key_t - 1e-6:
+                    container.seek(int((start + key_t) / tb), stream=stream, backward=True, any_frame=False)
+                    decoder, held, held_t = container.decode(stream), None, None
+                chosen = held if held_t is not None and held_t <= t + 1e-6 else None
+                for frame in decoder:
                     ft = (float(frame.pts * tb) - start) if frame.pts is not None else None
                     if chosen is not None and ft is not None and ft > t + 1e-6:
+                        held, held_t = frame, ft  # the first frame after t: where the next time starts from
                         break
-                    chosen = frame
+                    chosen, held, held_t = frame, frame, ft
                     if ft is not None and abs(ft - t) < 1e-6:
                         break
                 if chosen is None:

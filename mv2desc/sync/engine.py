@@ -314,8 +314,8 @@ def sync_videos(
     from mv2desc.media.audio import probe_audio
     from mv2desc.song import as_song
     from mv2desc.sync.render import ClipPlacement, placement_ranges, render
-    from mv2desc.sync.visual_beats import measure_file_pieces
     from mv2desc.sync.score import score_video
+    from mv2desc.sync.visual_beats import measure_file_pieces
 
     cfg = cfg or SyncConfig()
     if not isinstance(audio, Song):

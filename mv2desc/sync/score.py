@@ -15,8 +15,8 @@ from mv2desc.errors import MediaError
 from mv2desc.media.video import probe_video
 from mv2desc.song import Song
 from mv2desc.sync.config import MetricConfig, MusicBeatConfig, VisualBeatConfig
-from mv2desc.sync.metrics import sync_scores
 from mv2desc.sync.flow import MotionPiece
+from mv2desc.sync.metrics import sync_scores
 from mv2desc.sync.visual_beats import visual_beats_of_file, visual_beats_of_pieces
 
 

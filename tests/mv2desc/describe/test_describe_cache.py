@@ -38,7 +38,8 @@ def test_store_describes_once_per_content_and_settings(tmp_path, monkeypatch):
     first = describe_song(Song.load(path).use_store(store))
     again = describe_song(Song.load(path), store=store)  # a fresh decode of the same bytes
     assert calls[0] == 1 and again.to_dict() == first.to_dict()
-    assert store.summary()["describe"] == "cached"
+    assert [e["status"] for e in store.events if e["kind"] == "describe"] == ["miss", "hit"]
+    assert store.summary()["describe"] == "1 of 2 cached"  # the store's two calls: described once, then read
     describe_song(Song.load(path), cfg=DescribeConfig(seed=5), store=store)  # another setting: described again
     assert calls[0] == 2
     other = write_audio(tmp_path / "b.wav", render(SongSpec(tempo_bpm=90.0, energy=0.6, duration_s=12.0, seed=2), SR), SR)

@@ -142,3 +142,6 @@ def test_store_checks_type_and_seal(tmp_path):
     assert store.load("beats", key, dict) is None
     assert store.get_or_make("beats", key, lambda: {"x": 2}, dict) == {"x": 2}
     assert store.load("beats", key, dict) == {"x": 2}
+    assert store.load("describe", store.key("other")) is None
+    summary = store.summary()  # per kind over its lookups: beats 2 of its 6 lookups were hits
+    assert summary == {"beats": "2 of 6 cached", "describe": "computed"}, summary

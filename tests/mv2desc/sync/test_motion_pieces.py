@@ -7,8 +7,6 @@ frames a full decode has there (seeking to a key frame in the middle of the file
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 

@@ -283,17 +283,18 @@ def visual_beats_of_file(path, cfg: VisualBeatConfig | None = None) -> VisualBea
     return detect_visual_beats(frames(), info.fps, cfg)
 
 
-def measure_file_piece(path, first: int, count: int, cfg: VisualBeatConfig | None = None) -> MotionPiece:
+def measure_file_piece(path, first: int, count: int, cfg: VisualBeatConfig | None = None, fps: float | None = None) -> MotionPiece:
     """The motion of frames ``first .. first + count - 1`` of ``path`` measured on their own (decoded at
-    ``cfg.flow_height`` pixels high): one piece of :func:`visual_beats_of_pieces`."""
+    ``cfg.flow_height`` pixels high): one piece of :func:`visual_beats_of_pieces`. ``fps``: the file's
+    frame rate when known (else probed)."""
     from mv2desc.errors import MediaError
     from mv2desc.media.video import iter_frames, probe_video
 
     cfg = cfg or VisualBeatConfig()
-    info = probe_video(path)
+    fps = fps if fps is not None else probe_video(path).fps
     frames = iter_frames(path, height=cfg.flow_height, first=first, count=count)  # decoded while the flow runs
     try:
-        piece = measure_piece(frames, info.fps, bins=cfg.direction_bins, cut_threshold=cfg.cut_threshold)
+        piece = measure_piece(frames, fps, bins=cfg.direction_bins, cut_threshold=cfg.cut_threshold)
     except ValueError:  # no frames
         piece = None
     if piece is None or piece.n_frames != count:
@@ -315,7 +316,12 @@ def measure_file_pieces(path, ranges: Sequence[tuple[int, int]], cfg: VisualBeat
     if len(known) != len(ranges):
         raise ValueError(f"need one known piece (or None) per range, got {len(known)} for {len(ranges)} ranges")
     todo = [k for k, piece in enumerate(known) if piece is None]
-    jobs = [(str(path), ranges[k][0], ranges[k][1], cfg) for k in todo]
+    if not todo:
+        return known
+    from mv2desc.media.video import probe_video
+
+    fps = probe_video(path).fps  # once, not once per piece
+    jobs = [(str(path), ranges[k][0], ranges[k][1], cfg, fps) for k in todo]
     if workers <= 1 or len(jobs) <= 1:
         fresh = [_measure_job(j) for j in jobs]
     else:

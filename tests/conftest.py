@@ -8,9 +8,13 @@ for _flag in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ[_flag] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # tiny random checkpoints (mv2desc-tiny:...) are built once per test session, not in the user's cache
+import atexit  # noqa: E402
+import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
-os.environ.setdefault("MV2DESC_CACHE", tempfile.mkdtemp(prefix="mv2desc-test-cache-"))
+if "MV2DESC_CACHE" not in os.environ:  # ours: removed when the session ends (it holds ~60 MB of tiny checkpoints)
+    os.environ["MV2DESC_CACHE"] = tempfile.mkdtemp(prefix="mv2desc-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["MV2DESC_CACHE"], ignore_errors=True)
 
 from pathlib import Path  # noqa: E402
 

@@ -292,11 +292,19 @@ def measure_file_piece(path, first: int, count: int, cfg: VisualBeatConfig | Non
 
     cfg = cfg or VisualBeatConfig()
     fps = fps if fps is not None else probe_video(path).fps
-    frames = iter_frames(path, height=cfg.flow_height, first=first, count=count)  # decoded while the flow runs
+    decoded = [0]
+
+    def frames():  # decoded while the flow runs
+        for f in iter_frames(path, height=cfg.flow_height, first=first, count=count):
+            decoded[0] += 1
+            yield f
+
     try:
-        piece = measure_piece(frames, fps, bins=cfg.direction_bins, cut_threshold=cfg.cut_threshold)
-    except ValueError:  # no frames
-        piece = None
+        piece = measure_piece(frames(), fps, bins=cfg.direction_bins, cut_threshold=cfg.cut_threshold)
+    except ValueError:
+        if decoded[0]:
+            raise
+        piece = None  # no frame decoded there
     if piece is None or piece.n_frames != count:
         raise MediaError("corrupt_video", f"{path}: frames {first}..{first + count - 1} asked, "
                                           f"{0 if piece is None else piece.n_frames} decoded")

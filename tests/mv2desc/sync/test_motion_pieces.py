@@ -110,3 +110,10 @@ def test_a_range_past_the_end_is_a_media_error(joined):
 
     with pytest.raises(MediaError, match="frames 140..159 asked, 8 decoded"):
         measure_file_piece(joined["video"], 140, 20, CFG)
+
+
+def test_a_range_with_no_frame_is_a_media_error(joined):
+    from mv2desc.errors import MediaError
+
+    with pytest.raises(MediaError, match="frames 500..509 asked, 0 decoded"):
+        measure_file_piece(joined["video"], 500, 10, CFG)

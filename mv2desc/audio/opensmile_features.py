@@ -1,6 +1,15 @@
-"""openSMILE eGeMAPSv02: 88 functionals and 25 low-level descriptors per 10 ms frame."""
+"""openSMILE eGeMAPSv02: 88 functionals and 25 low-level descriptors per 10 ms frame.
+
+Both come from one openSMILE run per clip: the eGeMAPSv02 configuration with the package's own
+two-level external sink (``standard_external_data_output_multi.conf.inc``: the LLD and the functionals
+levels read side by side), where ``opensmile.Smile`` runs the whole extraction once per level. The same
+values, bit for bit, as the two ``Smile.process_signal`` calls (tested), in half the time (0.30 instead
+of 0.62 CPU-s for a 30 s clip).
+"""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -42,11 +51,45 @@ class OpenSmileExtractor:
             "lld_hop_s": self.lld_hop_s,
         }
 
+    def levels(self, y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+        """One openSMILE run over ``y`` ((n,) float at ``sr``): ``(functionals (1, 88), lld (T, 25))``, as
+        ``Smile.process_signal`` makes each (the signal as 16-bit PCM, the package's buffer and
+        functionals settings)."""
+        from opensmile.core.config import config as smile_config
+        from opensmile.core.lib import OpenSMILE
+
+        smile_def = self._functionals
+        root = smile_def.default_config_root
+        pcm = np.asarray(y, dtype=np.float32).reshape(-1).copy()
+        pcm *= 32768
+        options = {**(smile_def.options or {}),
+                   "source": os.path.join(root, smile_config.EXTERNAL_INPUT_CONFIG),
+                   "sink": os.path.join(root, smile_config.EXTERNAL_OUTPUT_MULTI_CONFIG),
+                   "bufferModeRbConf": os.path.join(root, "shared/BufferModeRb.conf.inc"),
+                   "frameModeFunctionalsConf": os.path.join(root, "shared/FrameModeFunctionals.conf.inc"),
+                   "sampleRate": sr, "nBits": 16}
+        lld: list[np.ndarray] = []
+        func: list[np.ndarray] = []
+        smile = OpenSMILE()
+        smile.initialize(config_file=smile_def.config_path, options=options, loglevel=smile_def.loglevel,
+                         log_file=smile_def.logfile, debug=smile_def.verbose)
+        try:
+            smile.external_sink_set_callback_ex("extsinklld", lambda data, meta: lld.append(data.copy()))
+            smile.external_sink_set_callback_ex("extsinkfunc", lambda data, meta: func.append(data.copy()))
+            smile.external_audio_source_write_data(smile_config.EXTERNAL_SOURCE_COMPONENT, bytes(pcm.astype(np.int16)))
+            smile.external_audio_source_set_eoi(smile_config.EXTERNAL_SOURCE_COMPONENT)
+            smile.run()
+        finally:
+            smile.free()
+        if not lld or not func:
+            raise MediaError("extractor_nan", f"openSMILE returned no frames for {pcm.size / sr:.3f} s of audio")
+        return np.vstack(func), np.vstack(lld)
+
     def __call__(self, y: np.ndarray) -> dict[str, np.ndarray]:
         """``y``: (n,) float32 at ``settings.sample_rate`` -> functionals (88,), lld (T, 25)."""
-        sr = self.settings.sample_rate
-        func = self._functionals.process_signal(y, sr).to_numpy(dtype=np.float32).reshape(-1)
-        lld = self._lld.process_signal(y, sr).to_numpy(dtype=np.float32)
+        func, lld = self.levels(y, self.settings.sample_rate)
+        func = func.astype(np.float32).reshape(-1)
+        lld = lld.astype(np.float32)
         pool = self.settings.lld_pool
         if pool > 1 and lld.shape[0] >= pool:
             t = lld.shape[0] // pool

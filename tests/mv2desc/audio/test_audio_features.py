@@ -123,3 +123,21 @@ def test_key_estimate_on_synth(tmp_path, extractor, tonic, mode):
 
 def test_key_estimate_flat_chroma_is_neutral():
     assert estimate_key(np.ones(12))[2] == 0.0
+
+
+@pytest.mark.parametrize("seconds", [3.0, 0.5, 0.1])
+def test_one_opensmile_run_gives_both_levels_of_two_runs(seconds):
+    """``OpenSmileExtractor.levels`` (one run, two sinks) equals ``Smile.process_signal`` at each level,
+    bit for bit: on noise with a tone, on silence, and on a clip of 0.1 s."""
+    from mv2desc.audio.feature_config import OpenSmileSettings
+    from mv2desc.audio.opensmile_features import OpenSmileExtractor
+
+    ex = OpenSmileExtractor(OpenSmileSettings())
+    sr = ex.settings.sample_rate
+    t = np.arange(int(seconds * sr)) / sr
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * np.random.default_rng(1).normal(size=t.size)).astype(np.float32)
+    for y in (tone, np.zeros_like(tone)):
+        func, lld = ex.levels(y, sr)
+        assert np.array_equal(func, ex._functionals.process_signal(y, sr).to_numpy())
+        assert np.array_equal(lld, ex._lld.process_signal(y, sr).to_numpy())
+        assert func.shape == (1, 88) and lld.shape[1] == 25 and lld.shape[0] >= 1

@@ -300,7 +300,7 @@ def motion_features(
     object moving slowly changes the mean little, but its edges a lot), is a held frame.
     """
     piece = measure_piece(frames, fps, bins=bins, cut_threshold=cut_threshold, hold_level=hold_level)
-    return join_pieces([piece], fps, cut_threshold=cut_threshold, cut_ratio=cut_ratio)
+    return join_pieces([piece], fps, cut_ratio=cut_ratio)
 
 
 def measure_piece(
@@ -390,11 +390,12 @@ def _measure(pictures: _Pictures, fps: float, bins: int, cut_threshold: float, h
     return MotionPiece(hist[:t], change[:t], held[:t], lost[:t], suspect, faded)
 
 
-def join_pieces(pieces: list[MotionPiece], fps: float, *, cut_threshold: float = 0.3, cut_ratio: float = 4.0) -> MotionFeatures:
+def join_pieces(pieces: list[MotionPiece], fps: float, *, cut_ratio: float = 4.0) -> MotionFeatures:
     """:class:`MotionFeatures` of pieces shown one after the other: each piece's first frame after the
     first piece's is a cut (the pieces were measured apart); the other cuts are decided on the whole
-    (a suspect frame whose change exceeds ``cut_ratio`` times the median change of all new pictures and
-    that did not fade). One piece gives exactly :func:`motion_features`."""
+    (a suspect frame, over the cut threshold it was measured with, whose change exceeds ``cut_ratio``
+    times the median change of all new pictures and that did not fade). One piece gives exactly
+    :func:`motion_features`."""
     if not pieces:
         raise ValueError("no pieces")
     hist = np.concatenate([p.histograms for p in pieces])
@@ -407,7 +408,7 @@ def join_pieces(pieces: list[MotionPiece], fps: float, *, cut_threshold: float =
     median = float(np.median(change[new])) if new.sum() > 1 else 0.0
     suspect = np.concatenate([p.suspect for p in pieces])
     faded = np.concatenate([p.faded for p in pieces])
-    cuts = suspect & (change > cut_threshold) & (change > cut_ratio * median) & new & ~faded
+    cuts = suspect & (change > cut_ratio * median) & new & ~faded
     cuts[starts[1:]] = True
     hist[cuts] = 0.0  # no flow across a cut
     lost[cuts] = 0.0

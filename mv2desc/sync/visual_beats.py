@@ -350,5 +350,5 @@ def measure_file_pieces(path, ranges: Sequence[tuple[int, int]], cfg: VisualBeat
 def visual_beats_of_pieces(pieces: Sequence[MotionPiece], fps: float, cfg: VisualBeatConfig | None = None) -> VisualBeats:
     """Visual beats of a video measured one piece after the other (a cut between each two)."""
     cfg = cfg or VisualBeatConfig()
-    feats = join_pieces(list(pieces), fps, cut_threshold=cfg.cut_threshold, cut_ratio=cfg.cut_ratio)
+    feats = join_pieces(list(pieces), fps, cut_ratio=cfg.cut_ratio)
     return visual_beats_from_features(feats, cfg)

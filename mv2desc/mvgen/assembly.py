@@ -20,10 +20,11 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from mv2desc.analysis_cache import AnalysisStore
+from mv2desc.mvgen.drawn import DrawnClip
 from mv2desc.song import Song
 from mv2desc.sync.config import SyncConfig
 
@@ -69,13 +70,22 @@ def output_motion(video: Path, ranges: list[tuple[int, int]], checksums: list[st
     return pieces
 
 
-def assemble_incremental(material: list[Path], song: Song, out_path: Path, cfg: SyncConfig, spans: list[tuple[float, float]],
-                         store: AnalysisStore, workers: int = 2) -> dict:
+def material_ids(material: list[Path | DrawnClip]) -> list[str]:
+    """What identifies each segment's material in the cache keys: a file's content hash, a drawn clip's key."""
+    from mv2desc.fingerprint import file_fingerprint
+
+    return [m.key if isinstance(m, DrawnClip) else file_fingerprint(m, 64) for m in material]
+
+
+def assemble_incremental(material: list[Path | DrawnClip], song: Song, out_path: Path, cfg: SyncConfig,
+                         spans: list[tuple[float, float]], store: AnalysisStore, workers: int = 2,
+                         force: frozenset[int] = frozenset()) -> dict:
     """Write ``out_path`` (segment ``k`` shows ``material[k]`` on ``spans[k]``) and return the sync
     report of :func:`mv2desc.sync.engine.sync_videos` (plus ``chunks``: per segment whether its chunk
-    was reused)."""
-    from mv2desc.fingerprint import file_fingerprint
-    from mv2desc.sync.engine import build_report, plan_sync
+    was reused). ``material[k]``: a clip file, or a :class:`~mv2desc.mvgen.drawn.DrawnClip` (planned on
+    its declared stops, drawn into its chunk; the report names the chunk as its file). ``force``:
+    segments whose chunk is made again even when cached."""
+    from mv2desc.sync.engine import ClipAnalysis, build_report, plan_sync
     from mv2desc.sync.render import ClipPlacement, placement_ranges, render_chunked
     from mv2desc.sync.score import score_video
 
@@ -83,8 +93,14 @@ def assemble_incremental(material: list[Path], song: Song, out_path: Path, cfg: 
         raise ValueError(f"need one span per video, got {len(material)} videos and {len(spans)} spans")
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
-    ids = [file_fingerprint(p, 64) for p in material]
-    analyses = clip_analyses(material, ids, cfg, store, workers)
+    ids = material_ids(material)
+    files = [k for k, m in enumerate(material) if not isinstance(m, DrawnClip)]
+    analyses: list = [None] * len(material)
+    for k, a in zip(files, clip_analyses([material[k] for k in files], [ids[k] for k in files], cfg, store, workers) if files else []):
+        analyses[k] = a
+    for k, m in enumerate(material):
+        if isinstance(m, DrawnClip):
+            analyses[k] = ClipAnalysis(m.info(Path(f"drawn:{m.key}")), m.beats())
     timing["visual_beats"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     music = song.beats(cfg.music)
@@ -100,8 +116,8 @@ def assemble_incremental(material: list[Path], song: Song, out_path: Path, cfg: 
     t0 = time.perf_counter()
     width = cfg.render.width or analyses[0].info.width // 2 * 2
     height = cfg.render.height or analyses[0].info.height // 2 * 2
-    placements = [ClipPlacement(a.info, m.warp, seg.out_start, seg.out_end)
-                  for a, m, seg in zip(analyses, plan.matchings, plan.layout.segments)]
+    placements = [ClipPlacement(a.info, m.warp, seg.out_start, seg.out_end, frames=x.frames() if isinstance(x, DrawnClip) else None)
+                  for a, m, seg, x in zip(analyses, plan.matchings, plan.layout.segments, material)]
     resample = cfg.render.resample
     if resample == "auto":
         resample = "flow" if min(a.info.fps for a in analyses) < fps - 1e-6 else "blend"
@@ -112,7 +128,7 @@ def assemble_incremental(material: list[Path], song: Song, out_path: Path, cfg: 
             placements, tmp, chunk_dir=store.root / "chunks", clip_ids=ids, duration_s=plan.layout.duration_s, fps=fps, width=width,
             height=height, audio=song.stereo[:, :n_audio], sample_rate=song.sr, resample=resample, crf=cfg.render.crf,
             preset=cfg.render.preset, audio_bitrate=cfg.render.audio_bitrate, flow_height=cfg.render.flow_height,
-            workers=workers)
+            workers=workers, force=force)
         timing["render"] = time.perf_counter() - t0
         log.info("rendered %.1f s at %g fps (%s frames) in %.1f s: %d of %d segment chunks reused", plan.layout.duration_s, fps,
                  resample, timing["render"], sum(chunks.reused), len(chunks.reused))
@@ -124,6 +140,9 @@ def assemble_incremental(material: list[Path], song: Song, out_path: Path, cfg: 
         os.replace(tmp, out_path)
     finally:
         tmp.unlink(missing_ok=True)
+    for k, m in enumerate(material):  # a drawn clip's file is its segment's chunk
+        if isinstance(m, DrawnClip) and chunks.keys[k]:
+            analyses[k] = ClipAnalysis(replace(analyses[k].info, path=store.root / "chunks" / f"{chunks.keys[k]}.mp4"), analyses[k].beats)
     report = build_report(analyses, music, song.duration_s, plan, cfg, measured=measured, baselines=baselines)
     if plan.layout.dropped:
         report["warnings"].append(f"{plan.layout.dropped} clip(s) at the end did not fit (the song ends first) and are not shown")
@@ -131,9 +150,11 @@ def assemble_incremental(material: list[Path], song: Song, out_path: Path, cfg: 
         log.warning(w)
     report["output"] = {"path": str(out_path), "fps": fps, "width": width, "height": height, "resample": resample,
                         "n_frames": measured["n_frames"], "duration_s": measured["video_duration_s"]}
-    report["chunks"] = {"reused": list(chunks.reused), "keys": list(chunks.keys)}
+    shown = iter(placement_ranges(placements, plan.layout.duration_s, fps))  # the placements with a chunk, in order
+    report["chunks"] = {"reused": list(chunks.reused), "keys": list(chunks.keys),
+                        "frames": [next(shown)[1] if key else 0 for key in chunks.keys]}
     report["timing_s"] = {k: round(v, 3) for k, v in timing.items()}
     return report
 
 
-__all__ = ["assemble_incremental", "clip_analyses", "output_motion"]
+__all__ = ["assemble_incremental", "clip_analyses", "material_ids", "output_motion"]

@@ -153,6 +153,11 @@ class GenerateConfig:
         scores: CLIP scores and frame sampling.
         workers: CPU worker processes: the clips' optical flow and the output's chunks during assembly, and
             the procedural renderer's clips (with ``devices`` 0).
+        direct: a renderer that draws its own motion (procedural) draws each segment straight into its
+            chunk of ``mv.mp4`` during assembly, planned on the motion stops it declares: no clip file
+            is encoded, decoded or analysed (:mod:`mv2desc.mvgen.drawn`), and the timeline's clips are
+            the segment chunks, each its segment as shown. False: clip files in ``cache/clips/``, as
+            with the diffusion renderers (the raw, unsynchronised clips for an editor).
     """
 
     song: str = ""
@@ -181,6 +186,7 @@ class GenerateConfig:
     sync: SyncConfig = field(default_factory=_mv_sync)
     scores: ScoreConfig = field(default_factory=ScoreConfig)
     workers: int = 2
+    direct: bool = True
 
     def render_processes(self) -> int:
         """How many processes render the clips: ``devices``, or with 0 one for a GPU renderer and

@@ -40,6 +40,7 @@ from mv2desc.fingerprint import fingerprint
 from mv2desc.mvgen.cache import ClipCache, clip_key
 from mv2desc.mvgen.config import GenerateConfig
 from mv2desc.mvgen.cues import segment_cues
+from mv2desc.mvgen.drawn import DrawnClip, draws_on_demand
 from mv2desc.mvgen.edits import apply_edits, write_segments
 from mv2desc.mvgen.outdir import prepare_out_dir
 from mv2desc.mvgen.renderers import build_keyframes, build_renderer, renderer_uses_gpu
@@ -211,13 +212,19 @@ def _fill_clips(cfg: GenerateConfig, cache: ClipCache, keys: list[str], segments
     return paths, fills
 
 
-def _output_spans(sync_report: dict) -> list[dict]:
-    """Per segment, in order (clip ``k`` is segment ``k``'s): its file and source/output spans in ``mv.mp4``."""
+def _output_spans(sync_report: dict, drawn: bool = False) -> list[dict]:
+    """Per segment, in order (clip ``k`` is segment ``k``'s): its file and source/output spans in ``mv.mp4``.
+    ``drawn``: the file is the segment's chunk, its frames as shown (the whole chunk, at its own speed)."""
     shown = []
+    fps = sync_report["output"]["fps"]
     for k, c in enumerate(sync_report["clips"]):
         seg = c["segment"]
-        shown.append({"segment": k, "path": c["path"], "clip_duration_s": c["duration_s"],
-                      "src_start_s": seg["src_start_s"], "src_end_s": seg["src_end_s"], "out_start_s": seg["out_start_s"],
+        src = (seg["src_start_s"], seg["src_end_s"], c["duration_s"])
+        if drawn:
+            n = sync_report["chunks"]["frames"][k] / fps
+            src = (0.0, round(n, 4), round(n, 4))
+        shown.append({"segment": k, "path": c["path"], "clip_duration_s": src[2],
+                      "src_start_s": src[0], "src_end_s": src[1], "out_start_s": seg["out_start_s"],
                       "out_end_s": seg["out_end_s"], "n_matched": len(c["matches"])})
     return shown
 
@@ -298,9 +305,15 @@ def _segments(out: Path, cfg: GenerateConfig, song: Song, desc: SongDescription)
 
 
 def _clips(cfg: GenerateConfig, cache: ClipCache, segments: list[dict], style: StyleSheet, cues, gpus: list[str] | None):
-    """Keyframes (svd/wan) and clips, from the cache or rendered: ``(requests, keys, cached, keyframes)``."""
+    """Keyframes (svd/wan) and clips, from the cache or rendered: ``(renderer, requests, keys, cached,
+    keyframes)``; ``cached`` is None when the clips are drawn during assembly (``cfg.direct``)."""
     renderer = build_renderer(cfg)
     keyframes = None
+    if cfg.direct and draws_on_demand(renderer) and not renderer.needs_keyframe:
+        requests = _requests(cfg, segments, style, cues, None)
+        keys = [clip_key(renderer.identity(), r, {"drawn": True}) for r in requests]
+        log.info("clips: drawn by '%s' straight into each segment's chunk during assembly (no clip files)", renderer.name)
+        return renderer, requests, keys, None, keyframes
     if renderer.needs_keyframe and cfg.chain:
         requests, keys, cached, keyframes = _render_chained(cfg, renderer, cache, segments, style, cues)
     else:
@@ -350,7 +363,7 @@ def _publish(stage: Path, out: Path, names: tuple[str, ...], report: dict, stale
     atomic_write_json(out / "report.json", report)
 
 
-def _assemble(cfg: GenerateConfig, song: Song, material: list[Path], segments: list[dict], path: Path,
+def _assemble(cfg: GenerateConfig, song: Song, material: list[Path | DrawnClip], segments: list[dict], path: Path,
               store: AnalysisStore | None = None) -> dict:
     """``sync_videos`` of the segments' material over their spans, at the video's fps: the sync report.
 
@@ -358,31 +371,40 @@ def _assemble(cfg: GenerateConfig, song: Song, material: list[Path], segments: l
     them (the song's content, the material files' bytes, the spans and the sync settings): a rerun whose
     assembly inputs are unchanged copies the kept video (after checking its checksum) instead of
     synchronising and encoding again; otherwise :func:`mv2desc.mvgen.assembly.assemble_incremental`
-    reuses the unchanged clips' visual beats and segment chunks."""
+    reuses the unchanged clips' visual beats and segment chunks. Drawn clips (:class:`DrawnClip`) need
+    ``store``; with ``cfg.redo`` their segment's chunk is drawn again."""
+    from mv2desc.fingerprint import file_fingerprint
+    from mv2desc.mvgen.assembly import assemble_incremental, material_ids
     from mv2desc.sync.engine import sync_videos
+    from mv2desc.sync.render import chunk_intact
 
     sync_cfg = replace(cfg.sync, render=replace(cfg.sync.render, fps=cfg.video.fps))
     spans = [(s["start_s"], s["end_s"]) for s in segments]
+    drawn = any(isinstance(m, DrawnClip) for m in material)
     if store is None:
+        if drawn:
+            raise ValueError("drawn clips are assembled with an analysis store (their chunks are cached there)")
         return sync_videos(material, song, path, sync_cfg, workers=cfg.workers, spans=spans)  # beats: song.beats(cfg.sync.music)
-    from mv2desc.fingerprint import file_fingerprint
-
-    key = store.key(song.content_key(), "assembly", [file_fingerprint(p, 64) for p in material], spans, asdict(sync_cfg))
+    force = frozenset([cfg.redo]) if drawn and cfg.redo >= 0 else frozenset()
+    key = store.key(song.content_key(), "assembly", material_ids(material), spans, asdict(sync_cfg))
     video = store.root / "assembly" / f"{key}.mp4"
-    kept = store.load("assembly", key, dict)
-    if kept is not None and video.is_file() and file_fingerprint(video, 64) == kept["sha256"]:
+    kept = store.load("assembly", key, dict) if not force else None
+    # a drawn clip's chunk is its file in the report and the timeline: the kept video is used only while they are intact
+    chunks_there = kept is not None and all(chunk_intact(store.root / "chunks" / f"{c}.mp4")
+                                            for c, m in zip(kept["report"]["chunks"]["keys"], material) if c and isinstance(m, DrawnClip))
+    if kept is not None and chunks_there and video.is_file() and file_fingerprint(video, 64) == kept["sha256"]:
         shutil.copyfile(video, path)
         log.info("assembly: mv.mp4 from the cache (%s)", key)
         report = kept["report"]
-        for clip, p in zip(report["clips"], material):  # the same bytes, maybe at another path (a moved folder)
-            clip["path"] = str(p)
+        for clip, p, chunk in zip(report["clips"], material, report["chunks"]["keys"]):  # maybe at another path (a moved folder)
+            clip["path"] = str(store.root / "chunks" / f"{chunk}.mp4" if isinstance(p, DrawnClip) else p)
+        report["chunks"]["reused"] = [True] * len(material)
         return report
     if kept is not None:  # the report is there but its video is missing or damaged: not trusted, redone
         log.warning("cached assembly %s has no intact video: assembling again", key)
         store.events[-1]["status"] = "bad"
-    from mv2desc.mvgen.assembly import assemble_incremental
-
-    report = assemble_incremental(material, song, path, sync_cfg, spans, store, workers=cfg.workers)
+    report = assemble_incremental(material, song, path, sync_cfg, spans, store,
+                                  workers=cfg.render_processes() if drawn else cfg.workers, force=force)
     video.parent.mkdir(parents=True, exist_ok=True)
     tmp = video.with_name(f".tmp-{os.getpid()}-{video.name}")
     try:
@@ -448,7 +470,11 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
 
     t, c0 = time.perf_counter(), cpu_seconds()
     renderer, requests, keys, cached, keyframes = _clips(cfg, cache, segments, style, cues, gpus)
-    material, fills = _fill_clips(cfg, cache, keys, segments)
+    drawn = cached is None
+    if drawn:  # each segment's clip is drawn into its chunk, exactly its span long: nothing to fill
+        material, fills = [DrawnClip(k, renderer, r) for k, r in zip(keys, requests)], [None] * len(keys)
+    else:
+        material, fills = _fill_clips(cfg, cache, keys, segments)
     timing["clips"], cpu["clips"] = time.perf_counter() - t, cpu_seconds() - c0
 
     t, c0 = time.perf_counter(), cpu_seconds()
@@ -457,9 +483,11 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
         sync = _assemble(cfg, song, material, segments, stage / "mv.mp4", store)
         sync["output"]["path"] = str(out / "mv.mp4")
         timing["assembly"], cpu["assembly"] = time.perf_counter() - t, cpu_seconds() - c0
+        if drawn:  # a segment's clip is new when its chunk was drawn in this run
+            cached = [bool(r) for r in sync["chunks"]["reused"]]
 
         t, c0 = time.perf_counter(), cpu_seconds()
-        shown = _output_spans(sync)
+        shown = _output_spans(sync, drawn)
         scores, consistency, thumbs, _, clip = _scores(cfg, stage / "mv.mp4", shown, segments, desc, sync, style, keyframes)
         notes = [desc.note]
         if clip is None:
@@ -476,7 +504,7 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
             seg_rows.append({
                 **{name: s[name] for name in ("index", "start_s", "end_s", "bars", "description", "edited")},
                 "prompt": r.prompt, "energy": r.energy, "n_onsets": len(r.onsets_s), "seed": r.seed,
-                "clip": str(cache.clip_path(key)), "material": x["path"], "fill": fill, "cache_key": key, "cached": c,
+                "clip": x["path"] if drawn else str(cache.clip_path(key)), "material": x["path"], "fill": fill, "cache_key": key, "cached": c,
                 "out_start_s": a, "out_end_s": b, "n_music_beats": int(np.count_nonzero((music >= a) & (music < b))),
                 "n_matched": x["n_matched"], "bas_visual": _segment_bas(visual, music, a, b, cfg.sync.metrics.sigma_s),
                 "measured": {"tempo_bpm": round(m.tempo_bpm, 2), "rms_db_mean": round(m.rms_db_mean, 2), "key": m.key, "mode": m.mode},
@@ -523,7 +551,8 @@ def _generate(cfg: GenerateConfig, out: Path, song: Song, gpus: list[str] | None
             "style_sheet": style.to_dict(),
             "renderer": {"name": renderer.name, "identity": renderer.identity(), "needs_keyframe": renderer.needs_keyframe},
             "render": {"clips": len(keys), "rendered": len(keys) - sum(cached), "cached": sum(cached), "redo": cfg.redo,
-                       "devices": cfg.render_processes(), "gpus": gpus, "cache_dir": str(cache.root), "fill": cfg.fill},
+                       "devices": cfg.render_processes(), "gpus": gpus, "cache_dir": str(cache.root), "fill": cfg.fill,
+                       "drawn": drawn},
             "edits": edit_moves,
             "lyrics": None if desc.lyrics is None else {
                 "source": desc.lyrics.source, "timed": desc.lyrics.timed, "lines": len(lines), "srt": str(out / LYRICS_OUTPUT) if lines else None,

@@ -10,8 +10,9 @@ their own yuv420p planes (no RGB round trip).
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,15 +23,22 @@ from mv2desc.media.video import VideoInfo, VideoWriter, iter_av_frames, iter_fra
 from mv2desc.sync.interpolate import FlowInterpolator
 from mv2desc.sync.warp import FramePlan, TimeWarp, frame_plan
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ClipPlacement:
-    """One clip on the output timeline: its file, its warp and the output span it fills."""
+    """One clip on the output timeline: its file, its warp and the output span it fills.
+
+    ``frames``: where the clip's frames come from when not from decoding ``info.path``: a picklable
+    callable returning them in order (``(H, W, 3)`` uint8 RGB each, ``info.n_frames`` of them), e.g. a
+    renderer that draws the clip on demand (chunks are encoded in worker processes)."""
 
     info: VideoInfo
     warp: TimeWarp
     out_start: float
     out_end: float
+    frames: Callable[[], Iterable[np.ndarray]] | None = None
 
 
 def fit_size(src_w: int, src_h: int, out_w: int, out_h: int) -> tuple[int, int]:
@@ -57,9 +65,14 @@ class _ClipStream:
     otherwise they are RGB arrays, letterboxed to the output size.
     """
 
-    def __init__(self, info: VideoInfo, width: int, height: int, passthrough: bool = False) -> None:
+    def __init__(self, info: VideoInfo, width: int, height: int, passthrough: bool = False,
+                 frames: Callable[[], Iterable[np.ndarray]] | None = None) -> None:
         w, h = fit_size(info.width, info.height, width, height)
-        if passthrough and (w, h) == (width, height):
+        if frames is not None:  # drawn, not decoded: RGB at the clip's own size
+            resize = (info.width, info.height) != (w, h)
+            self._frames = (cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) if resize else f for f in frames())
+            self._box = lambda f: _letterbox(f, width, height)
+        elif passthrough and (w, h) == (width, height):
             self._frames: Iterator = iter_av_frames(info.path, width=w, height=h)
             self._box = lambda f: f
         else:
@@ -170,7 +183,7 @@ def placement_ranges(placements: list[ClipPlacement], duration_s: float, fps: fl
 def _placement_frames(placement: ClipPlacement, plan, width: int, height: int, resample: str,
                       interpolator: FlowInterpolator | None, c: int) -> Iterator:
     """The output frames of one placement, in order, from its frame plan."""
-    stream = _ClipStream(placement.info, width, height, passthrough=resample in ("nearest", "blend"))
+    stream = _ClipStream(placement.info, width, height, passthrough=resample in ("nearest", "blend"), frames=placement.frames)
     for idx, w in zip(plan.index, plan.weight):
         img = stream.get(int(idx))
         if w > 0 and interpolator is not None:
@@ -222,6 +235,7 @@ def render_chunked(
     audio_bitrate: int = 192_000,
     flow_height: int = 180,
     workers: int = 1,
+    force: frozenset[int] = frozenset(),
 ) -> ChunkResult:
     """:func:`render`, one H.264 chunk per placement, each cached in ``chunk_dir`` under a hash of what
     makes its frames (``clip_ids[c]``: the content hash of placement ``c``'s clip file; its frame plan;
@@ -232,7 +246,8 @@ def render_chunked(
     are bit-identical to the previous output. Every chunk is a closed encode starting on a key frame,
     so the joined stream is valid from any chunk's start; chunks whose codec parameters (SPS/PPS)
     differ from the first one's are refused (``ValueError``) rather than joined. The chunks to encode are
-    encoded in ``workers`` processes (1 = in this one); each is written whole or not at all.
+    encoded in ``workers`` processes (1 = in this one); each is written whole or not at all. ``force``:
+    placements whose chunk is encoded again even when a valid one is cached.
     """
     from mv2desc.fingerprint import fingerprint
 
@@ -252,7 +267,10 @@ def render_chunked(
         key = fingerprint([CHUNK_FORMAT, clip_ids[c], np.asarray(plan.index).tolist(), np.round(plan.weight, 6).tolist(),
                            [width, height, fps, resample, crf, preset, flow_height if resample == "flow" else None]], length=24)
         path = folder / f"{key}.mp4"
-        hit = _chunk_ok(path, int(ks.size))
+        hit = c not in force and _chunk_ok(path, int(ks.size))
+        if not hit and c not in force and path.exists():
+            log.warning("cached chunk %s is damaged or unverified (its checksum, frames or first key frame differ from when it "
+                        "was written): encoding it again", path.name)
         if not hit:
             jobs.append(_ChunkJob(placement, plan, path, c, width, height, fps, resample, crf, preset, flow_height))
         chunks.append((path, int(ks.size)))
@@ -310,6 +328,16 @@ def _encode_chunk(job: _ChunkJob) -> None:
 
 def _seal(path: Path) -> Path:
     return path.with_suffix(".sha256")
+
+
+def chunk_intact(path: Path) -> bool:
+    """Whether a cached chunk's bytes are those it was written with (its seal's checksum)."""
+    from mv2desc.fingerprint import file_fingerprint
+
+    try:
+        return path.is_file() and _seal(path).read_text(encoding="ascii").strip() == file_fingerprint(path, 64)
+    except OSError:
+        return False
 
 
 def _chunk_ok(path: Path, n_frames: int) -> bool:

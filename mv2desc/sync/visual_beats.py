@@ -264,6 +264,30 @@ def detect_visual_beats(frames: np.ndarray | Iterable[np.ndarray], fps: float, c
     return visual_beats_from_features(feats, cfg)
 
 
+def declared_visual_beats(stops_s: Sequence[float], fps: float, n_frames: int, strengths: Sequence[float] | None = None) -> VisualBeats:
+    """The visual beats of a clip whose motion stops are known, not detected (a renderer that draws its
+    own motion declares them: :meth:`mv2desc.mvgen.renderers.procedural.ProceduralRenderer.motion_stops`).
+
+    A stop at ``t`` lands on the frame nearest it, ``round(t * fps) / fps``, where the detector puts it (the
+    step into that frame ends the motion; what is left after it is under half a frame's travel); stops
+    on the first frame or past the last are dropped; ``strengths``: the speed each stop ends, in frame heights
+    per second (1.0 each when not given). The envelope holds the strengths on those frames, zero elsewhere;
+    the clip has no cuts."""
+    t = np.asarray(stops_s, dtype=np.float64)
+    s = np.ones_like(t) if strengths is None else np.asarray(strengths, dtype=np.float64)
+    if s.shape != t.shape:
+        raise ValueError(f"need one strength per stop, got {s.size} for {t.size}")
+    frames = np.round(t * fps).astype(np.int64)
+    keep = (frames >= 1) & (frames < n_frames)
+    frames, s = frames[keep], s[keep]
+    frames, first = np.unique(frames, return_index=True)
+    s = s[first]
+    envelope = np.zeros(max(0, n_frames), dtype=np.float64)
+    envelope[frames] = s
+    return VisualBeats(times_s=frames / fps, strengths=s, envelope=envelope, fps=float(fps), cuts_s=np.zeros(0),
+                       median_speed=float(np.median(s)) if s.size else 0.0, low_motion=False)
+
+
 def visual_beats_of_file(path, cfg: VisualBeatConfig | None = None) -> VisualBeats:
     """Decode ``path`` at ``cfg.flow_height`` pixels high (RGB, scaled inside FFmpeg) and detect its visual
     beats; the frames are decoded in a background thread while the flow runs on those already decoded."""

@@ -4,7 +4,8 @@ traceback, no worker left; a SIGKILLed run's workers die with it; the next run r
 
 The commands run as subprocesses in their own process group. ``mv generate`` goes through
 ``mv2desc.cli.main`` (what the console script runs) from a small wrapper that makes each clip take a
-second (a sleep in the procedural renderer), so the render stage lasts long enough to be interrupted.
+second (a sleep in the procedural renderer, which draws each segment into its chunk in the assembly's
+workers), so the render stage lasts long enough to be interrupted.
 """
 
 from __future__ import annotations
@@ -54,8 +55,11 @@ def song(tmp_path_factory) -> dict:
 
 
 def _clips(out: Path) -> int:
-    """Clips cached whole: a clip's seal (``<key>.json``) is written after its MP4."""
-    return sum(1 for p in (out / "cache" / "clips").glob("*.json") if not p.name.startswith("."))
+    """Clips cached whole: a clip file's seal (``clips/<key>.json``) is written after its MP4, and so is a
+    drawn clip's segment chunk's (``analysis/chunks/<key>.sha256``; the procedural renderer draws into them)."""
+    files = (out / "cache" / "clips").glob("*.json")
+    chunks = (out / "cache" / "analysis" / "chunks").glob("*.sha256")
+    return sum(1 for p in [*files, *chunks] if not p.name.startswith("."))
 
 
 class Run:

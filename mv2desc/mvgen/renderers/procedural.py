@@ -28,16 +28,20 @@ from mv2desc.mvgen.config import ProceduralConfig
 from mv2desc.mvgen.renderers.base import ClipRequest
 from mv2desc.mvgen.words import colours_in, pace_of, scene_of
 
-VERSION = 3  # bump when the drawing changes (part of every clip's cache key); 2: mirror-tiled texture; 3: uint8 compose (within 1 level)
+VERSION = 4  # bump when the drawing changes (part of every clip's cache key); 2: mirror-tiled texture; 3: uint8 compose (within 1 level);
+# 4: stops on the frame grid
 _REST = 0.15  # share of each interval spent at rest after a stop
 
 
 def stop_times(request: ClipRequest, stop_every: int, stops_multiplier: float) -> np.ndarray:
     """Times (s from the clip start) where motion stops: every k-th beat of the request; a 0.5 s grid
-    without beats. Always ends with the clip's end."""
+    without beats; each on the frame nearest it (a stop between two frames is seen on one or the other,
+    depending on how much of the last step is left). Always ends with the clip's end."""
     k = max(1, int(round(stop_every / stops_multiplier)))
     beats = np.asarray([b for b in request.beats_s if 0.05 < b < request.duration_s - 1e-3], dtype=np.float64)
     stops = beats[::k] if beats.size >= 2 else np.arange(0.5, request.duration_s - 1e-3, 0.5)
+    stops = np.unique(np.round(stops * request.fps)) / request.fps
+    stops = stops[(stops > 0) & (stops < request.duration_s - 1e-3)]
     return np.concatenate([stops, [request.duration_s]])
 
 
@@ -100,6 +104,22 @@ class ProceduralRenderer:
         """Frames ``(T, H, W, 3)`` uint8 RGB, ``T = round(duration_s * fps)``: :meth:`frames`, stacked."""
         return np.stack(list(self.frames(request)))
 
+    def _motion(self, request: ClipRequest) -> tuple[np.ndarray, float]:
+        """(stop times ending with the clip's end, distance travelled between two stops in pixels)."""
+        stops_mult, travel_mult = pace_of(request.description)
+        travel = self.cfg.travel * request.width * (0.4 + 0.6 * request.energy) * travel_mult
+        return stop_times(request, self.cfg.stop_every, stops_mult), travel
+
+    def motion_stops(self, request: ClipRequest) -> tuple[np.ndarray, np.ndarray]:
+        """Where the clip's motion stops, as drawn (not detected): ``(times, strengths)``, seconds from the
+        clip start and the speed each stop ends (the camera's, in frame heights per second). The clip's
+        own end is not a stop. Lets the assembly plan the sync without decoding and analysing the clip."""
+        stops, travel = self._motion(request)
+        edges = np.concatenate([[0.0], stops])
+        moving = np.maximum(np.diff(edges) * (1.0 - _REST), 1e-6)  # each interval's time in motion
+        speed = 2.0 * travel / moving / request.height  # f(u) = u**2 from rest: twice the mean speed at the end
+        return stops[:-1], speed[:-1]
+
     def frames(self, request: ClipRequest) -> Iterator[np.ndarray]:
         """The clip's frames one at a time, ``(H, W, 3)`` uint8 RGB, a new array each (see
         :func:`~mv2desc.mvgen.renderers.base.clip_frames`)."""
@@ -113,11 +133,10 @@ class ProceduralRenderer:
             palette = (colours_in(request.description) + list(request.palette))[:6] or [(40, 40, 60), (240, 130, 40), (60, 170, 200)]
             scene = scene_of(request.description)
             key = None
-        stops_mult, travel_mult = pace_of(request.description)
+        stops, travel = self._motion(request)
         n_frames = max(1, round(request.duration_s * request.fps))
         times = np.arange(n_frames) / request.fps
-        travel = cfg.travel * w * (0.4 + 0.6 * request.energy) * travel_mult
-        cam = camera_path(times, stop_times(request, cfg.stop_every, stops_mult), travel, rng)
+        cam = camera_path(times, stops, travel, rng)
         gain = flash(times, request.onsets_s)
         grad, tex = _background(palette, w, h, cfg.texture, rng, key)
         shapes = _Shapes(scene, palette, w, h, max(3, round(cfg.shapes * (0.5 + request.energy))), rng)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from mv2desc.beats import MusicBeats
 from mv2desc.data.feature_config import FeatureConfig, checkpoint_source
 from mv2desc.data.spec import FeatureSpec
 from mv2desc.errors import MediaError
@@ -105,8 +106,9 @@ class AcousticFeatureExtractor:
         feats = self.extract(y, sr, cpu)
         return ClipFeatures(duration_s=float(duration), source_sample_rate=sr, values=feats, cpu_s=cpu)
 
-    def extract(self, y: np.ndarray, sr: int, cpu: dict[str, float] | None = None) -> dict[str, Any]:
-        """``y``: (n,) mono float32 at ``sr`` -> feature columns."""
+    def extract(self, y: np.ndarray, sr: int, cpu: dict[str, float] | None = None, beats: MusicBeats | None = None) -> dict[str, Any]:
+        """``y``: (n,) mono float32 at ``sr`` -> feature columns. ``beats``: the clip's beats when known
+        already (seconds from its start): the rhythm stage takes them instead of tracking the clip."""
         cpu = {} if cpu is None else cpu
         out: dict[str, Any] = {}
         stages = [("rhythm", self.rhythm, self.config.rhythm.sample_rate)]
@@ -119,7 +121,7 @@ class AcousticFeatureExtractor:
             t0 = time.process_time()
             if rate not in resampled:
                 resampled[rate] = resample(y, sr, rate)
-            values = extractor(resampled[rate])
+            values = extractor(resampled[rate], beats) if name == "rhythm" and beats is not None else extractor(resampled[rate])
             check_finite(name, values)
             out.update(values)
             cpu[name] = time.process_time() - t0

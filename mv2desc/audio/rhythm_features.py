@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from mv2desc.audio.key_estimate import estimate_key
-from mv2desc.beats import MusicBeatConfig, track_beats
+from mv2desc.beats import MusicBeatConfig, MusicBeats, track_beats
 from mv2desc.data import columns as c
 from mv2desc.data.feature_config import CHROMA_POOL, RhythmSettings
 
@@ -76,8 +76,10 @@ class RhythmExtractor:
             "key_method": "Krumhansl-Kessler profile correlation on mean chroma_stft",
         }
 
-    def __call__(self, y: np.ndarray) -> dict[str, np.ndarray | float | str]:
-        """``y``: (n,) float32 at ``settings.sample_rate``."""
+    def __call__(self, y: np.ndarray, beats: MusicBeats | None = None) -> dict[str, np.ndarray | float | str]:
+        """``y``: (n,) float32 at ``settings.sample_rate``. ``beats``: the clip's beats when they are known
+        already (seconds from its start; e.g. the song's, tracked once on the whole song): the tempo and
+        beat columns are then theirs, and the clip is not tracked again."""
         import librosa
 
         sr, hop = self.settings.sample_rate, self.settings.hop_length
@@ -85,7 +87,7 @@ class RhythmExtractor:
         power = S**2
         mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr))
         onset_env = librosa.onset.onset_strength(S=mel_db, sr=sr)  # (T,)
-        beats = track_beats(y, sr, self.beat_config)
+        beats = beats if beats is not None else track_beats(y, sr, self.beat_config)
         rms = librosa.feature.rms(S=S, frame_length=N_FFT)[0]  # (T,)
         chroma = librosa.feature.chroma_stft(S=power, sr=sr)  # (12, T)
         chroma_mean = chroma.mean(axis=1)

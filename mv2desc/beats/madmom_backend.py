@@ -90,7 +90,7 @@ def _processors(threads: int, networks: int, beats_per_bar: tuple[int, ...], min
     # side by side in this process (8x faster than madmom's one-by-one loop, the same activations)
     rnn.processors[1] = BatchedEnsemble([NeuralNetwork.load(f) for f in DOWNBEATS_BLSTM[:networks]])
     dbn = DBNDownBeatTrackingProcessor(
-        beats_per_bar=list(beats_per_bar), min_bpm=min_bpm, max_bpm=max_bpm, fps=MADMOM_FPS, num_tempi=int(__import__('os').environ.get('NT','60'))
+        beats_per_bar=list(beats_per_bar), min_bpm=min_bpm, max_bpm=max_bpm, fps=MADMOM_FPS
     )
     if threads > 1 and len(beats_per_bar) > 1:  # one HMM per bar length: decoded in parallel on our pool
         dbn.map = _pool(threads).map

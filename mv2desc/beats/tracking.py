@@ -64,6 +64,16 @@ class MusicBeats:
     tracker: str
     duration_s: float
 
+    def window(self, start_s: float, end_s: float, tempo_bpm: float | None = None) -> MusicBeats:
+        """The beats in ``[start_s, end_s)``, in seconds from ``start_s``; the tempo from them (or ``tempo_bpm``)."""
+        def inside(t: np.ndarray) -> np.ndarray:
+            t = np.asarray(t, dtype=np.float64)
+            return t[(t >= start_s) & (t < end_s)] - start_s
+
+        beats = inside(self.beats_s)
+        tempo = tempo_from_beats(beats) if tempo_bpm is None else float(tempo_bpm)
+        return MusicBeats(tempo, beats, inside(self.downbeats_s), self.tracker, max(0.0, end_s - start_s))
+
     def to_dict(self) -> dict:
         """``{"tempo": ..., "beats": [...], "downbeats": [...], ...}`` (JSON-ready, ms precision)."""
         found = len(self.beats_s) >= 2 and self.tempo_bpm > 0

@@ -289,7 +289,10 @@ def _describe_song(song: Song, captioner: Any, cfg: DescribeConfig, progress: Ca
     rows: list[dict[str, Any]] = []
     for k, seg in enumerate(segments):
         part = y[int(round(seg.start_s * sr)) : int(round(seg.end_s * sr))]
-        rows.append({"duration_s": part.size / sr, **extractor.extract(part, sr)})  # the dataset's columns
+        # a captioner reads the beat channel as in training (the segment tracked with the dataset's tracker);
+        # the metadata describer reads no beats, and the tempo is the song's (below): the song's beats, not tracked again
+        known = None if model is not None else beats.window(seg.start_s, seg.end_s, segment_tempo(beats, seg.start_s, seg.end_s))
+        rows.append({"duration_s": part.size / sr, **extractor.extract(part, sr, beats=known)})  # the dataset's columns
         if progress:
             progress("features", k + 1, len(segments))
     # every row holds the dataset's columns of its segment (loudness, onset rate, ... measured on the segment

@@ -141,3 +141,28 @@ def test_one_opensmile_run_gives_both_levels_of_two_runs(seconds):
         assert np.array_equal(func, ex._functionals.process_signal(y, sr).to_numpy())
         assert np.array_equal(lld, ex._lld.process_signal(y, sr).to_numpy())
         assert func.shape == (1, 88) and lld.shape[1] == 25 and lld.shape[0] >= 1
+
+
+def test_known_beats_are_taken_not_tracked_again(extractor, monkeypatch):
+    """Given the clip's beats (the song's, tracked once), the rhythm stage uses them for the tempo and beat
+    columns and runs no tracker; every other column is what a tracked clip gets."""
+    from mv2desc.audio import rhythm_features
+    from mv2desc.beats import MusicBeats
+    from mv2desc.data import columns as c
+
+    y = click_track(100.0, 12.0)
+    tracked = extractor.extract(y, SR)
+    song = MusicBeats(90.0, np.arange(0.3, 40.0, 0.6), np.arange(0.3, 40.0, 2.4), "madmom", 40.0)
+    part = song.window(10.0, 22.0, tempo_bpm=100.0)
+    assert part.beats_s[0] == pytest.approx(0.5) and part.beats_s[-1] < 12.0 and part.duration_s == 12.0
+    assert part.downbeats_s[0] == pytest.approx(2.3) and song.window(10.0, 22.0).tempo_bpm == pytest.approx(100.0)
+
+    def no_tracking(*args, **kwargs):
+        raise AssertionError("tracked although the beats were given")
+
+    monkeypatch.setattr(rhythm_features, "track_beats", no_tracking)
+    given = extractor.extract(y, SR, beats=part)
+    assert given[c.TEMPO] == 100.0 and np.allclose(given[c.BEATS], part.beats_s)
+    for column in (c.LOUDNESS, c.KEY, c.MODE, c.ONSET_RATE, c.RMS_DB_SLOPE):
+        assert given[column] == tracked[column], column
+    assert np.array_equal(given[c.ONSET], tracked[c.ONSET]) and np.array_equal(given[c.CHROMA], tracked[c.CHROMA])

@@ -57,3 +57,22 @@ def test_describe_command_cache_dir(tmp_path, monkeypatch, capsys):
         outs.append(json.loads(capsys.readouterr().out))
     assert calls[0] == 1 and outs[0] == outs[1]
     assert any((tmp_path / "c" / "describe").glob("*.bin"))
+
+
+def test_the_metadata_describer_tracks_the_song_once(tmp_path, monkeypatch):
+    """Without a captioner no segment is tracked again: each segment's tempo is the song's beats' there
+    (the per-segment tracker is never called; the song's tracker runs once)."""
+    from mv2desc.audio import rhythm_features
+    from mv2desc.describe.song import segment_tempo
+
+    def no_tracking(*args, **kwargs):
+        raise AssertionError("a segment was tracked again")
+
+    monkeypatch.setattr(rhythm_features, "track_beats", no_tracking)
+    path = write_audio(tmp_path / "a.wav", render(SongSpec(tempo_bpm=96.0, energy=0.6, duration_s=20.0, seed=2), SR), SR)
+    song = Song.load(path)
+    desc = describe_song(song, cfg=DescribeConfig())
+    beats = song.beats(DescribeConfig().beats)
+    assert len(desc.segments) >= 1
+    for s in desc.segments:
+        assert s.tempo_bpm == segment_tempo(beats, s.start_s, s.end_s)

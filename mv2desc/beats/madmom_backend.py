@@ -75,7 +75,17 @@ def _pool(threads: int):
 
     from mv2desc.procs import init_worker
 
+    import_madmom()  # before the fork: a worker unpickling madmom's objects must not import it again (its version lookup)
     return multiprocessing.get_context("fork").Pool(threads, initializer=init_worker, initargs=(os.getpid(),))
+
+
+def in_background(threads: int, fn, *args):
+    """Start ``fn(*args)`` in one of the tracker's worker processes (``threads > 1``; in this process on
+    demand otherwise); returns a function that waits for the result and returns it."""
+    if threads <= 1:
+        return lambda: fn(*args)
+    pending = _pool(threads).apply_async(fn, args)
+    return pending.get
 
 
 @lru_cache(maxsize=4)

@@ -31,6 +31,14 @@ def chromas(y: np.ndarray, sr: int) -> list[np.ndarray]:
             librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=CHROMA_HOP)]
 
 
+def chroma_views(y: np.ndarray, sr: int) -> list[np.ndarray]:
+    """:func:`chromas` of mono ``y`` at any rate ``sr`` (resampled to ``CHROMA_RATE`` first): what
+    :func:`refine_phase` reads. It needs no beats, so it may run while the beats are tracked."""
+    from mv2desc.media.audio import resample
+
+    return chromas(resample(y, sr, CHROMA_RATE), CHROMA_RATE)
+
+
 def chord_change(chroma: np.ndarray, fps: float, beats: np.ndarray) -> np.ndarray:
     """Chord change at each beat: cosine distance between the mean chroma of the half beat before it and
     of the half beat after it (half the median beat period). Beats too close to an end get 0."""
@@ -92,15 +100,14 @@ def downbeats_of(views: list[np.ndarray], fps: float, beats: np.ndarray, bar: in
 
 
 def refine_phase(y: np.ndarray, sr: int, beats: np.ndarray, downbeats: np.ndarray, choices: tuple[int, ...],
-                 threshold: float) -> tuple[np.ndarray, np.ndarray, float]:
+                 threshold: float, views: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """``(beats, downbeats, evidence)``: the grid moved by half a beat when :func:`phase_evidence` of mono
-    ``y`` at ``sr`` exceeds ``threshold``, else the grid as given. Grids under four bars stay as they are."""
+    ``y`` at ``sr`` exceeds ``threshold``, else the grid as given. Grids under four bars stay as they are.
+    ``views``: :func:`chroma_views` of ``y`` when computed already."""
     bar = beats_per_bar(beats, downbeats, choices)
     if len(beats) < 4 * bar:
         return beats, downbeats, 1.0
-    from mv2desc.media.audio import resample
-
-    views = chromas(resample(y, sr, CHROMA_RATE), CHROMA_RATE)
+    views = views if views is not None else chroma_views(y, sr)
     fps = CHROMA_RATE / CHROMA_HOP
     evidence = phase_evidence(views, fps, beats, bar)
     if evidence <= threshold:

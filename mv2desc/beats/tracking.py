@@ -211,8 +211,11 @@ def track_prepared(x: np.ndarray, rate: int, cfg: MusicBeatConfig, duration_s: f
     if rate != expected:
         raise ValueError(f"the {tracker} tracker of this config analyses at {expected} Hz, got audio at {rate} Hz")
     if tracker == "madmom":
-        from mv2desc.beats.madmom_backend import madmom_beats
+        from mv2desc.beats.madmom_backend import in_background, madmom_beats
+        from mv2desc.beats.refine import chroma_views, refine_phase
 
+        # the phase check's chroma needs no beats: it is computed in a worker while madmom's networks run here
+        views = in_background(cfg.threads, chroma_views, x, rate) if cfg.phase_check else None
         beats, downbeats = madmom_beats(
             x,
             threads=cfg.threads,
@@ -222,9 +225,7 @@ def track_prepared(x: np.ndarray, rate: int, cfg: MusicBeatConfig, duration_s: f
             max_bpm=cfg.max_bpm,
         )
         if cfg.phase_check:
-            from mv2desc.beats.refine import refine_phase
-
-            beats, downbeats, evidence = refine_phase(x, rate, beats, downbeats, cfg.beats_per_bar, cfg.phase_ratio)
+            beats, downbeats, evidence = refine_phase(x, rate, beats, downbeats, cfg.beats_per_bar, cfg.phase_ratio, views=views())
             log.debug("phase evidence %.2f (threshold %.2f)", evidence, cfg.phase_ratio)
     else:
         beats, downbeats = librosa_beats(x, rate, cfg)

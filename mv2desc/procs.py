@@ -144,13 +144,16 @@ def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
-def init_worker(parent_pid: int, initializer: Callable[..., Any] | None = None, initargs: tuple = ()) -> None:
-    """A worker process's setup: SIGINT ignored, SIGTERM kills, dies with ``parent_pid``; then
-    ``initializer(*initargs)``."""
+def init_worker(parent_pid: int, initializer: Callable[..., Any] | None = None, initargs: tuple = (),
+                cv_threads: int | None = None) -> None:
+    """A worker process's setup: SIGINT ignored, SIGTERM kills, dies with ``parent_pid``; OpenCV's
+    thread pool cut to ``cv_threads`` (None: left as is); then ``initializer(*initargs)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the parent's raising handler
     _PENDING.clear()
     die_with_parent(parent_pid)
+    if cv_threads is not None:
+        limit_opencv_threads(cv_threads)
     if initializer is not None:
         initializer(*initargs)
 
@@ -168,14 +171,28 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
             p.join(1.0)
 
 
+def limit_opencv_threads(n: int) -> None:
+    """OpenCV's parallel loops in this process use at most ``n`` threads (in OpenCV if imported, and
+    through ``OPENCV_FOR_THREADS_NUM`` for an import to come)."""
+    os.environ["OPENCV_FOR_THREADS_NUM"] = str(n)
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None:
+        cv2.setNumThreads(n)
+
+
 @contextlib.contextmanager
 def worker_pool(n: int, context: Any, initializer: Callable[..., Any] | None = None,
                 initargs: tuple = ()) -> Iterator[ProcessPoolExecutor]:
     """``ProcessPoolExecutor(n)`` of :func:`init_worker` workers (start method ``context``). An
     exception leaving the block (Ctrl-C, SIGTERM, an error) stops the workers without waiting for
-    their jobs; otherwise the block's end waits for them, as ``with ProcessPoolExecutor`` does."""
+    their jobs; otherwise the block's end waits for them, as ``with ProcessPoolExecutor`` does.
+
+    Each worker gets its share of the cores for OpenCV's own threads (``cpu_count // n``, at least 1):
+    ``n`` workers each running OpenCV on every core oversubscribe them (2 workers on 2 cores: the
+    assembly of a 207 s 1280x720 video took 10 % more CPU, 39.1 -> 36.4 s wall, mean of 4 and 3 runs)."""
+    share = max(1, (os.cpu_count() or 1) // max(1, n))
     pool = ProcessPoolExecutor(n, mp_context=context, initializer=init_worker,
-                               initargs=(os.getpid(), initializer, initargs))
+                               initargs=(os.getpid(), initializer, initargs, share))
     try:
         yield pool
     except BaseException:
@@ -184,5 +201,5 @@ def worker_pool(n: int, context: Any, initializer: Callable[..., Any] | None = N
     pool.shutdown(wait=True)
 
 
-__all__ = ["Interrupted", "clear_pending", "die_with_parent", "exit_code", "init_worker", "interrupts", "on_signal", "pending",
+__all__ = ["Interrupted", "clear_pending", "die_with_parent", "exit_code", "init_worker", "interrupts", "limit_opencv_threads", "on_signal", "pending",
            "raise_if_interrupted", "signal_name", "stop_pool", "worker_pool"]

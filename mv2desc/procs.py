@@ -144,16 +144,13 @@ def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
-def init_worker(parent_pid: int, initializer: Callable[..., Any] | None = None, initargs: tuple = (),
-                cv_threads: int | None = None) -> None:
-    """A worker process's setup: SIGINT ignored, SIGTERM kills, dies with ``parent_pid``; OpenCV's
-    thread pool cut to ``cv_threads`` (None: left as is); then ``initializer(*initargs)``."""
+def init_worker(parent_pid: int, initializer: Callable[..., Any] | None = None, initargs: tuple = ()) -> None:
+    """A worker process's setup: SIGINT ignored, SIGTERM kills, dies with ``parent_pid``; then
+    ``initializer(*initargs)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the parent's raising handler
     _PENDING.clear()
     die_with_parent(parent_pid)
-    if cv_threads is not None:
-        limit_opencv_threads(cv_threads)
     if initializer is not None:
         initializer(*initargs)
 
@@ -171,13 +168,26 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
             p.join(1.0)
 
 
-def limit_opencv_threads(n: int) -> None:
-    """OpenCV's parallel loops in this process use at most ``n`` threads (in OpenCV if imported, and
-    through ``OPENCV_FOR_THREADS_NUM`` for an import to come)."""
-    os.environ["OPENCV_FOR_THREADS_NUM"] = str(n)
+@contextlib.contextmanager
+def opencv_threads(n: int) -> Iterator[None]:
+    """Inside the block, OpenCV's parallel loops use at most ``n`` threads: in this process (if OpenCV is
+    imported) and in the processes started meanwhile (forked: they inherit it; spawned: through
+    ``OPENCV_FOR_THREADS_NUM``, read when they import OpenCV). Set here, in the parent: a forked child
+    that resizes the thread pool it inherited waits forever for threads it does not have."""
     cv2 = sys.modules.get("cv2")
+    before_env, before = os.environ.get("OPENCV_FOR_THREADS_NUM"), cv2.getNumThreads() if cv2 is not None else None
+    os.environ["OPENCV_FOR_THREADS_NUM"] = str(n)
     if cv2 is not None:
         cv2.setNumThreads(n)
+    try:
+        yield
+    finally:
+        if before_env is None:
+            os.environ.pop("OPENCV_FOR_THREADS_NUM", None)
+        else:
+            os.environ["OPENCV_FOR_THREADS_NUM"] = before_env
+        if cv2 is not None:
+            cv2.setNumThreads(before)
 
 
 @contextlib.contextmanager
@@ -191,15 +201,16 @@ def worker_pool(n: int, context: Any, initializer: Callable[..., Any] | None = N
     ``n`` workers each running OpenCV on every core oversubscribe them (2 workers on 2 cores: the
     assembly of a 207 s 1280x720 video took 10 % more CPU, 39.1 -> 36.4 s wall, mean of 4 and 3 runs)."""
     share = max(1, (os.cpu_count() or 1) // max(1, n))
-    pool = ProcessPoolExecutor(n, mp_context=context, initializer=init_worker,
-                               initargs=(os.getpid(), initializer, initargs, share))
-    try:
-        yield pool
-    except BaseException:
-        stop_pool(pool)
-        raise
-    pool.shutdown(wait=True)
+    with opencv_threads(share):  # a fork pool starts all its workers at the first job, inside this block
+        pool = ProcessPoolExecutor(n, mp_context=context, initializer=init_worker,
+                                   initargs=(os.getpid(), initializer, initargs))
+        try:
+            yield pool
+        except BaseException:
+            stop_pool(pool)
+            raise
+        pool.shutdown(wait=True)
 
 
-__all__ = ["Interrupted", "clear_pending", "die_with_parent", "exit_code", "init_worker", "interrupts", "limit_opencv_threads", "on_signal", "pending",
+__all__ = ["Interrupted", "clear_pending", "die_with_parent", "exit_code", "init_worker", "interrupts", "opencv_threads", "on_signal", "pending",
            "raise_if_interrupted", "signal_name", "stop_pool", "worker_pool"]

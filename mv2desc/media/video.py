@@ -217,7 +217,8 @@ class VideoWriter:
     """Write RGB frames as H.264 (yuv420p) and, optionally, a soundtrack as AAC, interleaved.
 
     ``audio`` is ``(channels, n)`` or ``(n,)`` float32 at ``sample_rate``; it is encoded alongside the
-    frames so the file is interleaved, and whatever is left is flushed by :meth:`close`.
+    frames so the file is interleaved, and whatever is left is flushed by :meth:`close`. ``keyframe_s``:
+    the longest stretch (seconds) between two key frames (None: x264's default of 250 frames).
     """
 
     def __init__(
@@ -232,6 +233,7 @@ class VideoWriter:
         crf: int = 20,
         preset: str = "veryfast",
         audio_bitrate: int = 192_000,
+        keyframe_s: float | None = None,
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -242,6 +244,8 @@ class VideoWriter:
         self._vstream = self._container.add_stream("libx264", rate=rate)
         self._vstream.width, self._vstream.height, self._vstream.pix_fmt = width, height, "yuv420p"
         self._vstream.options = {"crf": str(crf), "preset": preset}
+        if keyframe_s:  # a key frame at least this often (x264's own default: every 250 frames)
+            self._vstream.codec_context.gop_size = max(1, round(keyframe_s * fps))
         self._vtb = 1 / rate
         self._n = 0
         self._audio: AudioStreamEncoder | None = None

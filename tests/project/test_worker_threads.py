@@ -1,5 +1,7 @@
 """A pool's workers share the cores for OpenCV's own threads: ``cpu_count // n`` each, at least one, so
-``n`` workers never run ``n`` full-width OpenCV thread pools on the same cores."""
+``n`` workers never run ``n`` full-width OpenCV thread pools on the same cores. Set in the parent before
+the fork: a forked child resizing its inherited pool hung (the case this test would catch: it forks after
+this process ran OpenCV's threads)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import multiprocessing
 import os
 
 import cv2
+import numpy as np
 import pytest
 
 from mv2desc.procs import worker_pool
@@ -19,6 +22,7 @@ def _threads(_: int) -> tuple[int, str]:
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_each_worker_gets_its_share_of_the_cores(n):
     before = cv2.getNumThreads()
+    cv2.GaussianBlur(np.ones((1500, 1500), np.float32), (9, 9), 3)  # this process's OpenCV threads are running (a fork inherits them)
     with worker_pool(n, multiprocessing.get_context("fork")) as pool:
         seen = set(pool.map(_threads, range(2 * n)))
     share = max(1, (os.cpu_count() or 1) // n)

@@ -106,3 +106,19 @@ def test_drawing_on_demand_shows_the_pictures_the_clip_files_did(runs):
     diff = np.abs(a - b).mean(axis=(1, 2, 3))
     assert np.mean(diff < 4.0) >= 0.9, np.round(diff, 1)
     assert direct["scores"]["bas_visual"] >= files["scores"]["bas_visual"] - 0.05
+
+
+def test_the_video_has_a_key_frame_every_two_seconds(runs):
+    """Every segment chunk starts on a key frame and none goes longer than ``KEYFRAME_S`` without one, so
+    players and the scores' frame samples seek into ``mv.mp4`` decoding at most 2 s."""
+    import av
+
+    from mv2desc.sync.render import KEYFRAME_S
+
+    out, report = runs["direct"]
+    with av.open(str(out / "mv.mp4")) as c:
+        stream = c.streams.video[0]
+        keys = [int(round(float(p.pts * stream.time_base) * 12)) for p in c.demux(stream) if p.is_keyframe and p.pts is not None]
+    starts = np.concatenate([[0], np.cumsum(report["sync"]["chunks"]["frames"])[:-1]]).tolist()
+    assert set(starts) <= set(keys)
+    assert max(np.diff(keys + [int(sum(report["sync"]["chunks"]["frames"]))])) <= KEYFRAME_S * 12

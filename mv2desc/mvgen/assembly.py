@@ -70,6 +70,17 @@ def output_motion(video: Path, ranges: list[tuple[int, int]], checksums: list[st
     return pieces
 
 
+def _chunk_dir(store: AnalysisStore) -> Path:
+    return store.root / "chunks"
+
+
+def chunk_file(store: AnalysisStore, key: str) -> Path:
+    """The segment chunk of ``key`` in the run's cache (:func:`mv2desc.sync.render.render_chunked` keeps it there)."""
+    from mv2desc.sync.render import chunk_path
+
+    return chunk_path(_chunk_dir(store), key)
+
+
 def material_ids(material: list[Path | DrawnClip]) -> list[str]:
     """What identifies each segment's material in the cache keys: a file's content hash, a drawn clip's key."""
     from mv2desc.fingerprint import file_fingerprint
@@ -125,7 +136,7 @@ def assemble_incremental(material: list[Path | DrawnClip], song: Song, out_path:
     tmp = out_path.with_name(f".tmp-{os.getpid()}-{out_path.name}")
     try:
         chunks = render_chunked(
-            placements, tmp, chunk_dir=store.root / "chunks", clip_ids=ids, duration_s=plan.layout.duration_s, fps=fps, width=width,
+            placements, tmp, chunk_dir=_chunk_dir(store), clip_ids=ids, duration_s=plan.layout.duration_s, fps=fps, width=width,
             height=height, audio=song.stereo[:, :n_audio], sample_rate=song.sr, resample=resample, crf=cfg.render.crf,
             preset=cfg.render.preset, audio_bitrate=cfg.render.audio_bitrate, flow_height=cfg.render.flow_height,
             workers=workers, force=force)
@@ -142,7 +153,7 @@ def assemble_incremental(material: list[Path | DrawnClip], song: Song, out_path:
         tmp.unlink(missing_ok=True)
     for k, m in enumerate(material):  # a drawn clip's file is its segment's chunk
         if isinstance(m, DrawnClip) and chunks.keys[k]:
-            analyses[k] = ClipAnalysis(replace(analyses[k].info, path=store.root / "chunks" / f"{chunks.keys[k]}.mp4"), analyses[k].beats)
+            analyses[k] = ClipAnalysis(replace(analyses[k].info, path=chunk_file(store, chunks.keys[k])), analyses[k].beats)
     report = build_report(analyses, music, song.duration_s, plan, cfg, measured=measured, baselines=baselines)
     if plan.layout.dropped:
         report["warnings"].append(f"{plan.layout.dropped} clip(s) at the end did not fit (the song ends first) and are not shown")
@@ -157,4 +168,4 @@ def assemble_incremental(material: list[Path | DrawnClip], song: Song, out_path:
     return report
 
 
-__all__ = ["assemble_incremental", "clip_analyses", "material_ids", "output_motion"]
+__all__ = ["assemble_incremental", "chunk_file", "clip_analyses", "material_ids", "output_motion"]

@@ -374,7 +374,7 @@ def _assemble(cfg: GenerateConfig, song: Song, material: list[Path | DrawnClip],
     reuses the unchanged clips' visual beats and segment chunks. Drawn clips (:class:`DrawnClip`) need
     ``store``; with ``cfg.redo`` their segment's chunk is drawn again."""
     from mv2desc.fingerprint import file_fingerprint
-    from mv2desc.mvgen.assembly import assemble_incremental, material_ids
+    from mv2desc.mvgen.assembly import assemble_incremental, chunk_file, material_ids
     from mv2desc.sync.engine import sync_videos
     from mv2desc.sync.render import chunk_intact
 
@@ -390,14 +390,14 @@ def _assemble(cfg: GenerateConfig, song: Song, material: list[Path | DrawnClip],
     video = store.root / "assembly" / f"{key}.mp4"
     kept = store.load("assembly", key, dict) if not force else None
     # a drawn clip's chunk is its file in the report and the timeline: the kept video is used only while they are intact
-    chunks_there = kept is not None and all(chunk_intact(store.root / "chunks" / f"{c}.mp4")
+    chunks_there = kept is not None and all(chunk_intact(chunk_file(store, c))
                                             for c, m in zip(kept["report"]["chunks"]["keys"], material) if c and isinstance(m, DrawnClip))
     if kept is not None and chunks_there and video.is_file() and file_fingerprint(video, 64) == kept["sha256"]:
         shutil.copyfile(video, path)
         log.info("assembly: mv.mp4 from the cache (%s)", key)
         report = kept["report"]
         for clip, p, chunk in zip(report["clips"], material, report["chunks"]["keys"]):  # maybe at another path (a moved folder)
-            clip["path"] = str(store.root / "chunks" / f"{chunk}.mp4" if isinstance(p, DrawnClip) else p)
+            clip["path"] = str(chunk_file(store, chunk) if isinstance(p, DrawnClip) else p)
         report["chunks"]["reused"] = [True] * len(material)
         return report
     if kept is not None:  # the report is there but its video is missing or damaged: not trusted, redone

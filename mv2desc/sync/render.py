@@ -272,7 +272,7 @@ def render_chunked(
         plan = frame_plan(placement.warp, times[ks], placement.info.fps, placement.info.n_frames, resample, fps)
         key = fingerprint([CHUNK_FORMAT, clip_ids[c], np.asarray(plan.index).tolist(), np.round(plan.weight, 6).tolist(),
                            [width, height, fps, resample, crf, preset, flow_height if resample == "flow" else None]], length=24)
-        path = folder / f"{key}.mp4"
+        path = chunk_path(folder, key)
         hit = c not in force and _chunk_ok(path, int(ks.size))
         if not hit and c not in force and path.exists():
             log.warning("cached chunk %s is damaged or unverified (its checksum, frames or first key frame differ from when it "
@@ -294,7 +294,7 @@ def render_chunked(
             list(pool.map(_encode_chunk, jobs))
             raise_if_interrupted()
     join_chunks(chunks, out_path, fps=fps, audio=audio, sample_rate=sample_rate, audio_bitrate=audio_bitrate)
-    sums = tuple(_seal(folder / f"{key}.mp4").read_text(encoding="ascii").strip() if key else "" for key in keys)
+    sums = tuple(_seal(chunk_path(folder, key)).read_text(encoding="ascii").strip() if key else "" for key in keys)
     return ChunkResult(tuple(keys), tuple(reused), sums)
 
 
@@ -331,6 +331,11 @@ def _encode_chunk(job: _ChunkJob) -> None:
     finally:
         tmp.unlink(missing_ok=True)
     atomic_write_bytes(_seal(job.path), file_fingerprint(job.path, 64).encode())
+
+
+def chunk_path(chunk_dir: str | os.PathLike, key: str) -> Path:
+    """Where :func:`render_chunked` keeps the chunk of ``key`` in ``chunk_dir``."""
+    return Path(chunk_dir) / f"{key}.mp4"
 
 
 def _seal(path: Path) -> Path:

@@ -60,12 +60,13 @@ def viterbi(hmm, observations: np.ndarray, block: int | None = None) -> tuple[np
     """``hmm.viterbi(observations)`` of a madmom ``HiddenMarkovModel``: ``(path (T,) uint32, log
     probability)``, an empty path (and a warning) when no path has a finite probability."""
     tm, om = hmm.transition_model, hmm.observation_model
-    densities = np.ascontiguousarray(om.log_densities(observations), dtype=np.float64)  # (T, densities)
+    with np.errstate(divide="ignore"):  # log(0) = -inf is a valid log density (an activation of exactly 1), as in madmom
+        densities = np.ascontiguousarray(om.log_densities(observations), dtype=np.float64)  # (T, densities)
+        prev = np.log(np.asarray(hmm.initial_distribution, dtype=np.float64))
     args = (densities, np.ascontiguousarray(om.pointers, dtype=np.uint32), np.ascontiguousarray(tm.states, dtype=np.uint32),
             np.ascontiguousarray(tm.pointers, dtype=np.uint32), np.ascontiguousarray(tm.log_probabilities, dtype=np.float64))
     n, num_states = len(observations), int(tm.num_states)
     block = block or max(1, math.isqrt(2 * max(n, 1)))
-    prev = np.log(np.asarray(hmm.initial_distribution, dtype=np.float64))
     none = np.empty((0, num_states), dtype=np.uint32)
     checkpoints = []
     for start in range(0, n, block):

@@ -72,3 +72,18 @@ def test_the_tracker_decodes_with_it(monkeypatch):
     act = rnn(madmom.audio.signal.Signal(y.astype(np.float32), sample_rate=44100))
     own = DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], min_bpm=55.0, max_bpm=215.0, fps=100)(act)  # madmom's decoding
     assert np.array_equal(beats, own[:, 0]) and np.array_equal(downbeats, own[own[:, 1] == 1, 0])
+
+
+def test_an_activation_of_one_decodes_without_a_warning():
+    """madmom's observation model takes log(1 - activation): an activation of exactly 1 is a -inf log
+    density, a normal case that madmom's own decoding passes silently; so does this one."""
+    import warnings
+
+    hmm = _dbn().hmms[1]
+    act = _activations(6.0, seed=3)
+    act[100] = (1.0, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path, logp = viterbi(hmm, act)
+    want_path, want_logp = hmm.viterbi(act)
+    assert np.array_equal(path, want_path) and logp == want_logp

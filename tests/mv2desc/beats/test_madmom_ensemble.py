@@ -26,8 +26,9 @@ def test_batched_activations_are_madmoms(n):
     # the features madmom's pre-processing makes of 8 s of a synthetic song at 120 bpm (800 frames x 314)
     madmom = import_madmom()
     y = render(SongSpec(tempo_bpm=120.0, energy=0.8, duration_s=8.0, seed=n), 44100)
-    rnn, _ = _processors(1, n, (3, 4), 55.0, 215.0)
-    x = rnn.processors[0](madmom.audio.signal.Signal(y.astype(np.float32), sample_rate=44100))
+    from madmom.features.downbeats import RNNDownBeatProcessor
+
+    x = RNNDownBeatProcessor(num_threads=1).processors[0](madmom.audio.signal.Signal(y.astype(np.float32), sample_rate=44100))
     ref = madmom_ensemble(x)
     got = BatchedEnsemble(networks)(x)
     assert got.shape == ref.shape == (800, 3)

@@ -19,6 +19,8 @@ the same samples and the same analyses:
 * ``structure(beats_cfg, structure_cfg)``: the song's sections (:func:`mv2desc.structure.analyse_structure`
   on ``mono`` and the beats of ``beats_cfg``), one result per pair of configs, so ``describe`` and
   ``mv generate`` (its segments, style motifs, storyboard and timeline) share one analysis;
+* ``chroma_views()``: the STFT and constant-Q chroma of the tracker's input, computed once for madmom's
+  phase check (in a worker while its networks run) and the structure's chroma;
 * ``fingerprint``: sha256 of the file's bytes (``segments.json`` ties its edits to it).
 
 Per-segment *feature columns* (``rms_db_mean``, chroma, tempo, ...) are not analyses of the song: the
@@ -39,7 +41,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -179,16 +181,39 @@ class Song:
     def beats(self, cfg: MusicBeatConfig | None = None) -> MusicBeats:
         """Beats and downbeats with ``cfg`` (tracked once per config; "auto" is resolved first, so it
         shares its result with the tracker it names). Equals ``track_file(path, cfg)`` exactly."""
-        from mv2desc.beats.tracking import beat_input, track_prepared, tracker_rate
+        from mv2desc.beats.tracking import track_prepared, tracker_rate
 
         cfg = cfg or MusicBeatConfig()
-        _, rate = tracker_rate(cfg)
+        tracker, rate = tracker_rate(cfg)
 
         def track() -> MusicBeats:
-            x = self._cached(("beat_input", rate), lambda: beat_input(self.mono, self.sr, rate))
-            return track_prepared(x, rate, cfg, self.duration_s)
+            x = self._beat_input(rate)
+            views = None
+            if tracker == "madmom" and cfg.phase_check:
+                views = self.chroma_views
+                if "chroma_views" not in self._cache:  # computed in a worker while madmom's networks run here
+                    from mv2desc.beats.madmom_backend import in_background
+                    from mv2desc.beats.refine import chroma_views
+
+                    views = partial(self._cached, "chroma_views", in_background(cfg.threads, chroma_views, x, rate))
+            return track_prepared(x, rate, cfg, self.duration_s, views=views)
 
         return self._cached(self._beats_key(cfg), track, persist="beats")
+
+    def _beat_input(self, rate: int) -> np.ndarray:
+        """:func:`~mv2desc.beats.tracking.beat_input` at ``rate``, made once."""
+        from mv2desc.beats.tracking import beat_input
+
+        return self._cached(("beat_input", rate), lambda: beat_input(self.mono, self.sr, rate))
+
+    def chroma_views(self) -> list[np.ndarray]:
+        """The STFT and constant-Q chroma (``(12, frames)`` at 22.05 kHz, hop 512;
+        :func:`mv2desc.beats.refine.chroma_views`) of the madmom tracker's input: what its phase check
+        reads, and the structure's chroma, made once (while madmom tracks, in a worker)."""
+        from mv2desc.beats.madmom_backend import MADMOM_RATE
+        from mv2desc.beats.refine import chroma_views
+
+        return self._cached("chroma_views", lambda: chroma_views(self._beat_input(MADMOM_RATE), MADMOM_RATE))
 
     @staticmethod
     def _beats_key(cfg: MusicBeatConfig) -> tuple:
@@ -206,7 +231,15 @@ class Song:
         beats_cfg = beats_cfg or MusicBeatConfig()
         structure_cfg = structure_cfg or StructureConfig()
         key = ("structure", self._beats_key(beats_cfg), tuple(sorted(asdict(structure_cfg).items())))
-        return self._cached(key, lambda: analyse_structure(self.mono, self.sr, self.beats(beats_cfg), structure_cfg), persist="structure")
+
+        def analyse() -> Structure:
+            from mv2desc.beats.refine import CHROMA_HOP, CHROMA_RATE
+
+            beats = self.beats(beats_cfg)  # first: tracking may compute the chroma views on the side
+            shared = (structure_cfg.sample_rate, structure_cfg.hop_length) == (CHROMA_RATE, CHROMA_HOP)
+            return analyse_structure(self.mono, self.sr, beats, structure_cfg, chroma=self.chroma_views()[1] if shared else None)
+
+        return self._cached(key, analyse, persist="structure")
 
     def onset_envelope(self) -> np.ndarray:
         """``(T,)`` librosa's onset strength of ``mono`` (log-mel flux), frames of ``analysis.hop_length``."""

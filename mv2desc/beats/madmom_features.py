@@ -21,13 +21,12 @@ exact features; the filterbank and the difference offset are madmom's own functi
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
 
 FRAME_SIZES = (1024, 2048, 4096)
 BANDS_PER_OCTAVE = (3, 6, 12)
 SAMPLE_RATE = 44100
 FPS = 100
-_BLOCK = 1024  # frames per batched FFT: (1024, 4096) float64 = 32 MB at the largest frame size
+_BLOCK = 256  # frames per batched FFT: (256, 4096) float64 = 8 MB at the largest frame size
 
 
 class MultiResolutionFeatures:
@@ -73,8 +72,18 @@ class MultiResolutionFeatures:
         padded[half:half + y.size] = y
         frames = np.lib.stride_tricks.sliding_window_view(padded, size)[:: self.hop][:n_frames]  # (T, size) view
         out = np.empty((n_frames, bank.shape[1]), dtype=np.float32)
-        for start in range(0, n_frames, _BLOCK):
-            block = frames[start:start + _BLOCK] * window  # (b, size) float64
-            spectrum = scipy.fft.rfft(block, axis=1)[:, :half].astype(np.complex64)
-            np.dot(np.abs(spectrum), bank, out=out[start:start + _BLOCK])
+        # the block's buffers are made once and reused: fresh ones each block cost more in page faults
+        # (the kernel zeroing new memory) than the FFT itself
+        rows = min(_BLOCK, n_frames)
+        windowed = np.empty((rows, size), dtype=np.float64)
+        spectrum = np.empty((rows, half + 1), dtype=np.complex128)
+        rounded = np.empty((rows, half), dtype=np.complex64)
+        magnitude = np.empty((rows, half), dtype=np.float32)
+        for start in range(0, n_frames, rows):
+            b = min(rows, n_frames - start)
+            np.multiply(frames[start:start + b], window, out=windowed[:b])  # float64, as madmom's frame * window
+            np.fft.rfft(windowed[:b], axis=1, out=spectrum[:b])
+            rounded[:b] = spectrum[:b, :half]  # madmom keeps the spectrum as complex64
+            np.abs(rounded[:b], out=magnitude[:b])
+            np.dot(magnitude[:b], bank, out=out[start:start + b])
         return out

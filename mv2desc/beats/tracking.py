@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -204,9 +205,12 @@ def beat_input(y: np.ndarray, sr: int, rate: int) -> np.ndarray:
     return resample(normalize_level(to_mono(y)), sr, rate)
 
 
-def track_prepared(x: np.ndarray, rate: int, cfg: MusicBeatConfig, duration_s: float) -> MusicBeats:
+def track_prepared(x: np.ndarray, rate: int, cfg: MusicBeatConfig, duration_s: float,
+                   views: Callable[[], list[np.ndarray]] | None = None) -> MusicBeats:
     """Beats of :func:`beat_input`'s output ``x`` at ``rate`` (the rate of ``tracker_rate(cfg)``);
-    ``duration_s``: the length of the audio it was made from."""
+    ``duration_s``: the length of the audio it was made from. ``views``: returns the phase check's
+    :func:`~mv2desc.beats.refine.chroma_views` of ``x`` (by default computed in a worker while madmom's
+    networks run)."""
     tracker, expected = tracker_rate(cfg)
     if rate != expected:
         raise ValueError(f"the {tracker} tracker of this config analyses at {expected} Hz, got audio at {rate} Hz")
@@ -215,7 +219,8 @@ def track_prepared(x: np.ndarray, rate: int, cfg: MusicBeatConfig, duration_s: f
         from mv2desc.beats.refine import chroma_views, refine_phase
 
         # the phase check's chroma needs no beats: it is computed in a worker while madmom's networks run here
-        views = in_background(cfg.threads, chroma_views, x, rate) if cfg.phase_check else None
+        if cfg.phase_check and views is None:
+            views = in_background(cfg.threads, chroma_views, x, rate)
         beats, downbeats = madmom_beats(
             x,
             threads=cfg.threads,

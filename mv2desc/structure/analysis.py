@@ -159,18 +159,21 @@ def _zscore(x: np.ndarray) -> np.ndarray:
 
 
 def bar_features(
-    y: np.ndarray, sr: int, beats: MusicBeats, bounds: np.ndarray, cfg: StructureConfig
+    y: np.ndarray, sr: int, beats: MusicBeats, bounds: np.ndarray, cfg: StructureConfig, chroma: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per bar: z-scored chroma ``(12, n_bars)``, z-scored MFCC 1.. ``(n_mfcc - 1, n_bars)`` and loudness (dB RMS)."""
+    """Per bar: z-scored chroma ``(12, n_bars)``, z-scored MFCC 1.. ``(n_mfcc - 1, n_bars)`` and loudness (dB RMS).
+    ``chroma``: librosa's constant-Q chroma of the song at ``cfg.sample_rate`` and ``cfg.hop_length``
+    ``(12, frames)`` when computed already (:meth:`mv2desc.song.Song.chroma_views`)."""
     import librosa
 
     from mv2desc.media.audio import resample, to_mono
 
     y = resample(to_mono(y), sr, cfg.sample_rate)
     sr, hop = cfg.sample_rate, cfg.hop_length
-    with warnings.catch_warnings():  # silence has no pitch to estimate the tuning from: librosa warns, 0 is right
-        warnings.filterwarnings("ignore", message="Trying to estimate tuning", category=UserWarning)
-        chroma = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=hop)
+    if chroma is None:
+        with warnings.catch_warnings():  # silence has no pitch to estimate the tuning from: librosa warns, 0 is right
+            warnings.filterwarnings("ignore", message="Trying to estimate tuning", category=UserWarning)
+            chroma = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=hop)
     mfcc = librosa.feature.mfcc(y=y, sr=sr, hop_length=hop, n_mfcc=cfg.n_mfcc)[1:]
     rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=hop)[0][None, :]
     n = min(chroma.shape[1], mfcc.shape[1], rms.shape[1])
@@ -339,8 +342,10 @@ def name_sections(labels: list[str], loud_db: list[float], bars: list[int], star
 # --- the analysis ------------------------------------------------------------------------------------
 
 
-def analyse_structure(y_mono: np.ndarray, sr: int, beats: MusicBeats, cfg: StructureConfig | None = None) -> Structure:
+def analyse_structure(y_mono: np.ndarray, sr: int, beats: MusicBeats, cfg: StructureConfig | None = None,
+                      chroma: np.ndarray | None = None) -> Structure:
     """Sections of the song ``y_mono`` (float32 at ``sr``) on the bar lines of ``beats`` (see the module docstring).
+    ``chroma``: its constant-Q chroma when computed already (:func:`bar_features`).
 
     The sections cover ``[0, duration]`` end to end; a song shorter than two sections' worth of bars is one section.
     """
@@ -353,7 +358,7 @@ def analyse_structure(y_mono: np.ndarray, sr: int, beats: MusicBeats, cfg: Struc
     n_bars = len(bounds) - 1
     if n_bars < 2 * cfg.min_section_bars:
         return Structure([Section(0.0, float(duration), "A", "section", 1.0)], bars=n_bars)
-    chroma, timbre, loud = bar_features(y_mono, sr, beats, bounds, cfg)
+    chroma, timbre, loud = bar_features(y_mono, sr, beats, bounds, cfg, chroma=chroma)
     return sections_from_bars(bounds, chroma, timbre, loud, cfg)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import mv2desc.media.audio as media_audio
-from mv2desc.beats import MusicBeatConfig, track_file
+from mv2desc.beats import MusicBeatConfig, madmom_backend, track_file
 from mv2desc.media.audio import load_audio, write_audio
 from mv2desc.song import Song
 from mv2desc.synth import SongSpec, render
@@ -151,3 +151,39 @@ def test_analyses_are_computed_once_and_shared(tmp_path, decodes, onset_detectio
     from mv2desc.mvgen.edits import song_fingerprint
 
     assert song.fingerprint == song_fingerprint(path)
+
+
+@pytest.mark.skipif(not madmom_backend.available(), reason="madmom not installed")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_phase_check_chroma_is_computed_once_and_is_the_structures(monkeypatch, threads):
+    """madmom's phase check and the structure read the same constant-Q chroma of the song, computed once
+    (with two threads in a tracker worker while the networks run); the sections are those the
+    structure finds with its own chroma."""
+    import librosa
+
+    from mv2desc.beats.refine import chroma_views
+    from mv2desc.beats.tracking import beat_input
+    from mv2desc.structure import StructureConfig, analyse_structure
+    from mv2desc.structure.synth_songs import known_song
+
+    ks = known_song("ABAB", 4, sr=44100)
+    calls = collections.Counter()
+    original = librosa.feature.chroma_cqt
+
+    def counted(*args, **kwargs):
+        calls["chroma_cqt"] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(librosa.feature, "chroma_cqt", counted)
+    song = Song(ks.y, ks.sr)
+    cfg = MusicBeatConfig(tracker="madmom", threads=threads)
+    structure = song.structure(cfg, StructureConfig())
+    assert calls["chroma_cqt"] == (1 if threads == 1 else 0)  # with two threads: in the worker, none here
+    views = song.chroma_views()
+    assert calls["chroma_cqt"] == (1 if threads == 1 else 0)  # kept, not computed again
+    want = chroma_views(beat_input(ks.y, ks.sr, 44100), 44100)
+    np.testing.assert_allclose(views[1], want[1], atol=1e-6)
+    beats = song.beats(cfg)
+    own = analyse_structure(ks.y, ks.sr, beats, StructureConfig())
+    assert len(structure.sections) >= 2
+    assert [(s.start_s, s.end_s, s.label) for s in structure.sections] == [(s.start_s, s.end_s, s.label) for s in own.sections]

@@ -168,24 +168,39 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
             p.join(1.0)
 
 
+CODEC_THREADS_ENV = "MV2DESC_CODEC_THREADS"
+
+
+def codec_threads() -> int:
+    """Threads an FFmpeg encoder or decoder of this process may use: a pool worker's share of the cores
+    (:func:`thread_share`), else 0 (FFmpeg's choice: as many as the cores)."""
+    try:
+        return max(0, int(os.environ.get(CODEC_THREADS_ENV, "0")))
+    except ValueError:
+        return 0
+
+
 @contextlib.contextmanager
-def opencv_threads(n: int) -> Iterator[None]:
-    """Inside the block, OpenCV's parallel loops use at most ``n`` threads: in this process (if OpenCV is
-    imported) and in the processes started meanwhile (forked: they inherit it; spawned: through
-    ``OPENCV_FOR_THREADS_NUM``, read when they import OpenCV). Set here, in the parent: a forked child
-    that resizes the thread pool it inherited waits forever for threads it does not have."""
+def thread_share(n: int) -> Iterator[None]:
+    """Inside the block, OpenCV's parallel loops and FFmpeg's codecs (:func:`codec_threads`) use at most
+    ``n`` threads: in this process and in the processes started meanwhile (forked: they inherit it;
+    spawned: through ``OPENCV_FOR_THREADS_NUM``, read when they import OpenCV, and
+    ``MV2DESC_CODEC_THREADS``). Set here, in the parent: a forked child that resizes the OpenCV thread pool
+    it inherited waits forever for threads it does not have."""
     cv2 = sys.modules.get("cv2")
-    before_env, before = os.environ.get("OPENCV_FOR_THREADS_NUM"), cv2.getNumThreads() if cv2 is not None else None
-    os.environ["OPENCV_FOR_THREADS_NUM"] = str(n)
+    names = ("OPENCV_FOR_THREADS_NUM", CODEC_THREADS_ENV)
+    before_env, before = {k: os.environ.get(k) for k in names}, cv2.getNumThreads() if cv2 is not None else None
+    os.environ.update({k: str(n) for k in names})
     if cv2 is not None:
         cv2.setNumThreads(n)
     try:
         yield
     finally:
-        if before_env is None:
-            os.environ.pop("OPENCV_FOR_THREADS_NUM", None)
-        else:
-            os.environ["OPENCV_FOR_THREADS_NUM"] = before_env
+        for k, v in before_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         if cv2 is not None:
             cv2.setNumThreads(before)
 
@@ -197,11 +212,13 @@ def worker_pool(n: int, context: Any, initializer: Callable[..., Any] | None = N
     exception leaving the block (Ctrl-C, SIGTERM, an error) stops the workers without waiting for
     their jobs; otherwise the block's end waits for them, as ``with ProcessPoolExecutor`` does.
 
-    Each worker gets its share of the cores for OpenCV's own threads (``cpu_count // n``, at least 1):
-    ``n`` workers each running OpenCV on every core oversubscribe them (2 workers on 2 cores: the
-    assembly of a 207 s 1280x720 video took 10 % more CPU, 39.1 -> 36.4 s wall, mean of 4 and 3 runs)."""
+    Each worker gets its share of the cores for OpenCV's and FFmpeg's own threads (``cpu_count // n``, at
+    least 1; :func:`thread_share`): ``n`` workers each running them on every core oversubscribe the cores
+    (2 workers on 2 cores: OpenCV's threads cost the assembly of a 207 s 1280x720 video 10 % more CPU,
+    39.1 -> 36.4 s wall, mean of 4 and 3 runs; x264 at 1280x720 ``ultrafast``, two encodes at once:
+    5.0 ms a frame with its own threads, 4.0 with one)."""
     share = max(1, (os.cpu_count() or 1) // max(1, n))
-    with opencv_threads(share):  # a fork pool starts all its workers at the first job, inside this block
+    with thread_share(share):  # a fork pool starts all its workers at the first job, inside this block
         pool = ProcessPoolExecutor(n, mp_context=context, initializer=init_worker,
                                    initargs=(os.getpid(), initializer, initargs))
         try:
@@ -212,5 +229,5 @@ def worker_pool(n: int, context: Any, initializer: Callable[..., Any] | None = N
         pool.shutdown(wait=True)
 
 
-__all__ = ["Interrupted", "clear_pending", "die_with_parent", "exit_code", "init_worker", "interrupts", "opencv_threads", "on_signal", "pending",
-           "raise_if_interrupted", "signal_name", "stop_pool", "worker_pool"]
+__all__ = ["CODEC_THREADS_ENV", "Interrupted", "clear_pending", "codec_threads", "die_with_parent", "exit_code", "init_worker", "interrupts", "on_signal", "pending",
+           "raise_if_interrupted", "signal_name", "stop_pool", "thread_share", "worker_pool"]

@@ -71,13 +71,18 @@ def import_madmom():
 
 @lru_cache(maxsize=2)
 def _pool(threads: int):
-    """Worker processes for the ensemble's networks (kept for the process's life, like madmom's own)."""
+    """Worker processes for the DBN's HMMs and the phase check's chroma (kept for the process's life, like
+    madmom's own)."""
     import multiprocessing
     import os
+
+    import librosa.feature.spectral  # noqa: F401
 
     from mv2desc.procs import init_worker
 
     import_madmom()  # before the fork: a worker unpickling madmom's objects must not import it again (its version lookup)
+    # librosa's chroma too (1.4 s of imports, scipy.signal's among them): the workers inherit it instead of
+    # each importing it, and this process needs it next anyway (the structure, the segments' features)
     return multiprocessing.get_context("fork").Pool(threads, initializer=init_worker, initargs=(os.getpid(),))
 
 

@@ -24,10 +24,12 @@ from typing import Self
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from mv2desc.errors import MediaError
 from mv2desc.media.audio import AudioStreamEncoder
 from mv2desc.media.files import open_input
+from mv2desc.procs import codec_threads
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,14 @@ def scaled_size(width: int, height: int, target_height: int) -> tuple[int, int]:
     return w, max(2, h // 2 * 2)
 
 
+def _use_threads(stream) -> None:
+    """Let a decoder thread (by frames or slices): as many threads as this process's share of the cores
+    (:func:`mv2desc.procs.codec_threads`; a pool worker's), else FFmpeg's choice."""
+    stream.thread_type = "AUTO"
+    if n := codec_threads():
+        stream.codec_context.thread_count = n
+
+
 def to_rgb(frame: av.VideoFrame) -> np.ndarray:
     """``(H, W, 3)`` uint8 RGB of a decoded frame. yuv420p (what H.264 decodes to) is converted by
     OpenCV (BT.601, limited range, as swscale does by default), about 10x faster than swscale's
@@ -123,7 +133,7 @@ def iter_frames(
     p = Path(path)
     with _open(p) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        _use_threads(stream)
         src_w, src_h = int(stream.codec_context.width), int(stream.codec_context.height)
         if height is not None and width is None:
             width, height = scaled_size(src_w, src_h, height)
@@ -132,6 +142,7 @@ def iter_frames(
         if first > 0:
             container.seek(index.pts(first), stream=stream, backward=True, any_frame=False)
         left = count
+        scale = VideoReformatter().reformat  # one swscale context for every frame (a frame's own is made anew each time)
         try:
             for frame in container.decode(stream):
                 if left is not None and left <= 0:
@@ -139,9 +150,9 @@ def iter_frames(
                 if first > 0 and index.of(frame) < first:
                     continue
                 if width is not None and height is not None:
-                    yield frame.to_ndarray(width=width, height=height, format=fmt, interpolation=SCALER)
+                    yield scale(frame, width=width, height=height, format=fmt, interpolation=SCALER).to_ndarray()
                 elif gray:
-                    yield frame.to_ndarray(format=fmt, interpolation=SCALER)
+                    yield scale(frame, format=fmt, interpolation=SCALER).to_ndarray()
                 else:
                     yield to_rgb(frame)
                 if left is not None:
@@ -179,14 +190,15 @@ def iter_av_frames(path: str | os.PathLike, *, width: int, height: int) -> Itera
     p = Path(path)
     with _open(p) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        _use_threads(stream)
         same = (int(stream.codec_context.width), int(stream.codec_context.height)) == (width, height)
+        scale = VideoReformatter().reformat  # one swscale context for every frame
         try:
             for frame in container.decode(stream):
                 if same and frame.format.name == "yuv420p":
                     yield frame
                 else:
-                    yield frame.reformat(width=width, height=height, format="yuv420p", interpolation=SCALER)
+                    yield scale(frame, width=width, height=height, format="yuv420p", interpolation=SCALER)
         except av.error.InvalidDataError:
             return
 
@@ -244,10 +256,13 @@ class VideoWriter:
         self._vstream = self._container.add_stream("libx264", rate=rate)
         self._vstream.width, self._vstream.height, self._vstream.pix_fmt = width, height, "yuv420p"
         self._vstream.options = {"crf": str(crf), "preset": preset}
+        if n := codec_threads():  # a pool worker's share of the cores (x264 defaults to 1.5 threads per core)
+            self._vstream.codec_context.thread_count = n
         if keyframe_s:  # a key frame at least this often (x264's own default: every 250 frames)
             self._vstream.codec_context.gop_size = max(1, round(keyframe_s * fps))
         self._vtb = 1 / rate
         self._n = 0
+        self._reformatter = VideoReformatter()
         self._audio: AudioStreamEncoder | None = None
         if audio is not None:
             # "aac_coder: fast": half the time of the default two-loop search
@@ -258,15 +273,17 @@ class VideoWriter:
         the output size (any pixel format; yuv420p passes through without conversion)."""
         if isinstance(image, av.VideoFrame):
             # the encoder copies what it is sent, so one decoded frame may be written several times
-            frame = image if image.format.name == "yuv420p" else image.reformat(format="yuv420p", interpolation=SCALER)
+            frame = image if image.format.name == "yuv420p" else self._reformatter.reformat(image, format="yuv420p", interpolation=SCALER)
         else:
-            # swscale converts to yuv420p here, although OpenCV would take a tenth of the time: their chroma
+            # swscale converts to yuv420p here, although OpenCV would take half the time: their chroma
             # subsampling differs (up to 15 levels at edges), and the visual-beat detector's held-frame test
-            # is tuned on swscale's encodes (with OpenCV's, a 2-1 hold pattern shows one false stop)
+            # is tuned on swscale's encodes (with OpenCV's, a 2-1 hold pattern shows one false stop; with
+            # OpenCV's luma and chroma averaged in 2x2 blocks, each within 1 and 7 levels of swscale's, too)
             # (converted here with the scaler named: the same bytes as handing the encoder the RGB frame,
-            # measured on 120 procedural 1280x720 frames, in 0.5 ms less per frame)
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24").reformat(
-                format="yuv420p", interpolation=SCALER)
+            # measured on 120 procedural 1280x720 frames, in 0.5 ms less per frame; one reformatter for
+            # every frame: a frame's own makes a new swscale context each time, 0.5 ms more)
+            frame = self._reformatter.reformat(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24"),
+                                               format="yuv420p", interpolation=SCALER)
         frame.pts = self._n
         frame.time_base = self._vtb
         for packet in self._vstream.encode(frame):
@@ -333,7 +350,7 @@ def frames_at(path: str | os.PathLike, times_s: list[float]) -> list[np.ndarray]
         start = float(stream.start_time * tb) if stream.start_time is not None else 0.0
         try:
             keys = sorted(float(p.pts * tb) - start for p in container.demux(stream) if p.is_keyframe and p.pts is not None)
-            stream.thread_type = "AUTO"
+            _use_threads(stream)
             decoder, held, held_t = None, None, None  # the running decode, its last frame and that frame's time
             for t in times_s:
                 t = max(0.0, t)

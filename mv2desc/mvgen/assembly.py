@@ -11,8 +11,10 @@
   stream copy with the song encoded alongside: after one edited description only that segment's chunk
   is encoded again, and every other segment's frames are bit-identical to the previous run's;
 * the sync metrics are measured on the written video, as ``sync_videos`` does (one piece per segment,
-  :func:`mv2desc.sync.visual_beats.measure_file_pieces`); a segment chunk whose bytes were measured in
-  an earlier output keeps its measurement (:func:`output_motion`).
+  :func:`mv2desc.sync.visual_beats.measure_file_pieces`): each chunk is decoded and measured by the
+  worker that encoded it, right after (:func:`measure_chunk`; the chunk's bytes are the output's over
+  its frames), and a segment chunk whose bytes were measured in an earlier output keeps its
+  measurement (:func:`output_motion`).
 """
 
 from __future__ import annotations
@@ -21,12 +23,17 @@ import logging
 import os
 import time
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mv2desc.analysis_cache import AnalysisStore
 from mv2desc.mvgen.drawn import DrawnClip
 from mv2desc.song import Song
-from mv2desc.sync.config import SyncConfig
+from mv2desc.sync.config import SyncConfig, VisualBeatConfig
+
+if TYPE_CHECKING:
+    from mv2desc.sync.flow import MotionPiece
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +57,34 @@ def clip_analyses(paths: list[Path], ids: list[str], cfg: SyncConfig, store: Ana
     return [ClipAnalysis(probe_video(p), b) for p, b in zip(paths, beats)]
 
 
+def measure_chunk(path: Path, n_frames: int, cfg: VisualBeatConfig, fps: float) -> MotionPiece:
+    """The motion of a segment chunk's ``n_frames`` frames, decoded from its file: the piece of the output
+    video it becomes (its bytes are copied into the output as they are, from a key frame)."""
+    from mv2desc.sync.visual_beats import measure_file_piece
+
+    return measure_file_piece(path, 0, n_frames, cfg, fps)
+
+
 def output_motion(video: Path, ranges: list[tuple[int, int]], checksums: list[str], fps: float, cfg: SyncConfig,
-                  store: AnalysisStore, workers: int) -> list:
+                  store: AnalysisStore, workers: int, measured: list | None = None) -> list:
     """The motion of the written video, one piece per segment chunk (``ranges[k]``: its frames in the
     video; ``checksums[k]``: its chunk's SHA-256): a chunk measured in an earlier output (the same bytes,
-    the same settings) is taken from ``store``, the others are measured on ``video`` in ``workers``
-    processes and stored."""
+    the same settings) is taken from ``store``; one measured on its file as it was encoded
+    (``measured[k]``, :func:`measure_chunk`) is taken as it is; the others are measured on ``video`` in
+    ``workers`` processes. New pieces are stored."""
     from mv2desc.sync.flow import MotionPiece
     from mv2desc.sync.visual_beats import measure_file_pieces
 
     keys = [store.key(c, "motion_piece", asdict(cfg.visual), fps) for c in checksums]
-    known = [store.load("motion_piece", k, MotionPiece) for k in keys]
+    cached = [store.load("motion_piece", k, MotionPiece) for k in keys]
+    given = list(measured) if measured is not None else [None] * len(keys)
+    known = [c if c is not None else g for c, g in zip(cached, given)]
     pieces = measure_file_pieces(video, ranges, cfg.visual, workers=workers, known=known)
-    for key, piece, old in zip(keys, pieces, known):
+    for key, piece, old in zip(keys, pieces, cached):
         if old is None:
             store.store("motion_piece", key, piece)
-    log.info("motion of the output: %d of %d segments from the cache, %d measured", sum(k is not None for k in known), len(known),
+    log.info("motion of the output: %d of %d segments from the cache, %d measured with their chunk, %d on the output",
+             sum(c is not None for c in cached), len(keys), sum(c is None and g is not None for c, g in zip(cached, given)),
              sum(k is None for k in known))
     return pieces
 
@@ -139,13 +158,14 @@ def assemble_incremental(material: list[Path | DrawnClip], song: Song, out_path:
             placements, tmp, chunk_dir=_chunk_dir(store), clip_ids=ids, duration_s=plan.layout.duration_s, fps=fps, width=width,
             height=height, audio=song.stereo[:, :n_audio], sample_rate=song.sr, resample=resample, crf=cfg.render.crf,
             preset=cfg.render.preset, audio_bitrate=cfg.render.audio_bitrate, flow_height=cfg.render.flow_height,
-            workers=workers, force=force)
+            workers=workers, force=force, measure=partial(measure_chunk, cfg=cfg.visual, fps=fps))
         timing["render"] = time.perf_counter() - t0
         log.info("rendered %.1f s at %g fps (%s frames) in %.1f s: %d of %d segment chunks reused", plan.layout.duration_s, fps,
                  resample, timing["render"], sum(chunks.reused), len(chunks.reused))
         t0 = time.perf_counter()
-        pieces = output_motion(tmp, placement_ranges(placements, plan.layout.duration_s, fps),
-                               [s for s, k in zip(chunks.checksums, chunks.keys) if k], fps, cfg, store, workers)
+        with_chunk = [k for k, key in enumerate(chunks.keys) if key]  # the placements with a chunk, in order
+        pieces = output_motion(tmp, placement_ranges(placements, plan.layout.duration_s, fps), [chunks.checksums[k] for k in with_chunk],
+                               fps, cfg, store, workers, measured=[chunks.measured[k] for k in with_chunk])
         measured = score_video(tmp, song, visual_cfg=cfg.visual, metric_cfg=cfg.metrics, music=music, pieces=pieces)
         timing["measure_output"] = time.perf_counter() - t0
         os.replace(tmp, out_path)
@@ -168,4 +188,4 @@ def assemble_incremental(material: list[Path | DrawnClip], song: Song, out_path:
     return report
 
 
-__all__ = ["assemble_incremental", "chunk_file", "clip_analyses", "material_ids", "output_motion"]
+__all__ = ["assemble_incremental", "chunk_file", "clip_analyses", "material_ids", "measure_chunk", "output_motion"]

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -221,6 +222,7 @@ class ChunkResult:
     keys: tuple[str, ...]
     reused: tuple[bool, ...]
     checksums: tuple[str, ...] = ()  # per placement, the SHA-256 of its chunk's bytes ("" where it shows no frame)
+    measured: tuple = ()  # per placement, what ``measure`` returned on its newly encoded chunk (None: reused, or no measure)
 
 
 def render_chunked(
@@ -242,6 +244,7 @@ def render_chunked(
     flow_height: int = 180,
     workers: int = 1,
     force: frozenset[int] = frozenset(),
+    measure: Callable[[Path, int], Any] | None = None,
 ) -> ChunkResult:
     """:func:`render`, one H.264 chunk per placement, each cached in ``chunk_dir`` under a hash of what
     makes its frames (``clip_ids[c]``: the content hash of placement ``c``'s clip file; its frame plan;
@@ -253,7 +256,9 @@ def render_chunked(
     so the joined stream is valid from any chunk's start; chunks whose codec parameters (SPS/PPS)
     differ from the first one's are refused (``ValueError``) rather than joined. The chunks to encode are
     encoded in ``workers`` processes (1 = in this one); each is written whole or not at all. ``force``:
-    placements whose chunk is encoded again even when a valid one is cached.
+    placements whose chunk is encoded again even when a valid one is cached. ``measure(path, n_frames)``:
+    run on each chunk encoded, in the process that encoded it, once the chunk is in place (picklable for
+    ``workers > 1``); its results are ``ChunkResult.measured``.
     """
     from mv2desc.fingerprint import fingerprint
 
@@ -278,24 +283,27 @@ def render_chunked(
             log.warning("cached chunk %s is damaged or unverified (its checksum, frames or first key frame differ from when it "
                         "was written): encoding it again", path.name)
         if not hit:
-            jobs.append(_ChunkJob(placement, plan, path, c, width, height, fps, resample, crf, preset, flow_height))
+            jobs.append(_ChunkJob(placement, plan, path, c, width, height, fps, resample, crf, preset, flow_height, measure))
         chunks.append((path, int(ks.size)))
         keys.append(key), reused.append(hit)
     if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            _encode_chunk(job)
+        results = [_encode_chunk(job) for job in jobs]
     else:
         import multiprocessing
 
         from mv2desc.procs import raise_if_interrupted, worker_pool
 
+        jobs.sort(key=lambda job: -len(job.plan.index))  # longest first: the last job to finish is a short one
         # workers ignore Ctrl-C and die with this process; an interrupt or error here terminates them
         with worker_pool(min(workers, len(jobs)), multiprocessing.get_context("fork")) as pool:
-            list(pool.map(_encode_chunk, jobs))
+            results = list(pool.map(_encode_chunk, jobs))
             raise_if_interrupted()
+    measured: list[Any] = [None] * len(placements)
+    for job, result in zip(jobs, results):
+        measured[job.index] = result
     join_chunks(chunks, out_path, fps=fps, audio=audio, sample_rate=sample_rate, audio_bitrate=audio_bitrate)
     sums = tuple(_seal(chunk_path(folder, key)).read_text(encoding="ascii").strip() if key else "" for key in keys)
-    return ChunkResult(tuple(keys), tuple(reused), sums)
+    return ChunkResult(tuple(keys), tuple(reused), sums, tuple(measured))
 
 
 @dataclass(frozen=True)
@@ -313,10 +321,12 @@ class _ChunkJob:
     crf: int
     preset: str
     flow_height: int
+    measure: Callable[[Path, int], Any] | None = None
 
 
-def _encode_chunk(job: _ChunkJob) -> None:
-    """Encode one chunk (a temporary file renamed into place, then its seal)."""
+def _encode_chunk(job: _ChunkJob) -> Any:
+    """Encode one chunk (a temporary file renamed into place, then its seal); returns ``job.measure`` of it
+    (None without one)."""
     from mv2desc.atomic import atomic_write_bytes
     from mv2desc.fingerprint import file_fingerprint
 
@@ -331,6 +341,7 @@ def _encode_chunk(job: _ChunkJob) -> None:
     finally:
         tmp.unlink(missing_ok=True)
     atomic_write_bytes(_seal(job.path), file_fingerprint(job.path, 64).encode())
+    return job.measure(job.path, len(job.plan.index)) if job.measure is not None else None
 
 
 def chunk_path(chunk_dir: str | os.PathLike, key: str) -> Path:

@@ -94,3 +94,37 @@ def test_a_damaged_chunk_is_encoded_again(tmp_path):
     result, _ = _render(paths, tmp_path / "b.mp4", tmp_path / "chunks")
     assert result.reused.count(False) == 1
     assert _frames(tmp_path / "b.mp4").shape == _frames(tmp_path / "a.mp4").shape
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_each_chunk_measured_as_encoded_is_its_piece_of_the_output(tmp_path, workers):
+    """``measure`` runs on each chunk it encodes, in the process that encoded it: the motion measured on a
+    chunk's file is the motion measured on the joined output over that chunk's frames (the same bytes)."""
+    from dataclasses import fields
+    from functools import partial
+
+    from mv2desc.mvgen.assembly import measure_chunk
+    from mv2desc.sync.config import VisualBeatConfig
+    from mv2desc.sync.render import placement_ranges
+    from mv2desc.sync.visual_beats import measure_file_pieces
+
+    paths = [_clip(tmp_path / f"c{k}.mp4", c, n=40) for k, c in enumerate(COLOURS)]
+    placements = _placements(paths)
+    duration = placements[-1].out_end
+    cfg = VisualBeatConfig()
+    out = tmp_path / "joined.mp4"
+    result = render_chunked(placements, out, chunk_dir=tmp_path / "chunks", clip_ids=[file_fingerprint(p) for p in paths],
+                            duration_s=duration, fps=FPS, width=W, height=H, resample="blend", crf=18, workers=workers,
+                            measure=partial(measure_chunk, cfg=cfg, fps=FPS))
+    ranges = placement_ranges(placements, duration, FPS)
+    on_output = measure_file_pieces(out, ranges, cfg)
+    assert len(result.measured) == len(on_output) == 3
+    for piece, want, (_, count) in zip(result.measured, on_output, ranges):
+        assert piece.n_frames == count
+        for f in fields(want):
+            np.testing.assert_array_equal(getattr(piece, f.name), getattr(want, f.name))
+    assert any(p.change.max() > 0 for p in result.measured)  # the bars move: not a comparison of zeros
+    again = render_chunked(placements, tmp_path / "again.mp4", chunk_dir=tmp_path / "chunks", clip_ids=[file_fingerprint(p) for p in paths],
+                           duration_s=duration, fps=FPS, width=W, height=H, resample="blend", crf=18, workers=workers,
+                           measure=partial(measure_chunk, cfg=cfg, fps=FPS))
+    assert all(again.reused) and again.measured == (None, None, None)  # reused chunks are not measured again here

@@ -50,6 +50,7 @@ def _stdout_gone() -> bool:
 def main(argv: list[str] | None = None) -> int:
     from mv2desc import app, procs
 
+    procs.retain_freed_memory()  # freed memory reused instead of faulted in again, here and in the workers
     try:
         with procs.interrupts():  # from the start: Ctrl-C while torch imports is exit 130 too, not a traceback
             try:

@@ -168,6 +168,39 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
             p.join(1.0)
 
 
+# glibc's malloc settings (mallopt's parameters and the environment variables it reads at start-up)
+_MALLOC = {"MALLOC_MMAP_THRESHOLD_": (-3, 32 << 20), "MALLOC_TRIM_THRESHOLD_": (-1, (1 << 31) - 1), "MALLOC_TOP_PAD_": (-2, 64 << 20)}
+
+
+def retain_freed_memory() -> bool:
+    """Make glibc's malloc keep freed memory for reuse in this process and in the processes it starts.
+
+    By default glibc hands memory back to the kernel as soon as a few MB are free at the top of the heap,
+    and serves every block over a moving threshold (128 kB, growing to at most 32 MB) by a fresh mapping;
+    the next allocation then faults its pages in again, and the kernel zeroes each one. The product's
+    work is made of such blocks (a 1280x720 frame is 2.7 MB, a spectrogram tens of MB, CLAP's
+    activations larger), and on the project's VMs page zeroing was a quarter of ``describe``'s CPU time.
+    Here blocks up to 32 MB come from the heap, which is never trimmed and grows 64 MB at a time, so
+    freed memory is reused without faults (``mv2desc data build``, 24 clips, 2 workers: 15-21 CPU-s of
+    kernel time against 9-13); larger blocks are still mapped and unmapped. The heap keeps its
+    high-water mark of blocks under 32 MB, as jemalloc or tcmalloc would.
+
+    Applied with ``mallopt`` here and through the environment for processes started later (spawned
+    workers read it at start-up; forked ones inherit the settings). A setting already in the
+    environment is the user's and is left as it is. Returns False where glibc's ``mallopt`` is not there."""
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    for name, (param, value) in _MALLOC.items():
+        if name not in os.environ:
+            os.environ[name] = str(value)
+            mallopt(param, value)
+    return True
+
+
 CODEC_THREADS_ENV = "MV2DESC_CODEC_THREADS"
 
 
@@ -230,4 +263,4 @@ def worker_pool(n: int, context: Any, initializer: Callable[..., Any] | None = N
 
 
 __all__ = ["CODEC_THREADS_ENV", "Interrupted", "clear_pending", "codec_threads", "die_with_parent", "exit_code", "init_worker", "interrupts", "on_signal", "pending",
-           "raise_if_interrupted", "signal_name", "stop_pool", "thread_share", "worker_pool"]
+           "raise_if_interrupted", "retain_freed_memory", "signal_name", "stop_pool", "thread_share", "worker_pool"]

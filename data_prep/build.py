@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import os
 import shutil
 import signal
@@ -42,7 +41,7 @@ from mv2desc.audio.features import AcousticFeatureExtractor
 from mv2desc.data.schema import FEATURES, to_row
 from mv2desc.errors import UserError
 from mv2desc.outputs import refuse_inputs
-from mv2desc.procs import stop_pool
+from mv2desc.procs import fork_server_context, stop_fork_server, stop_pool
 
 log = logging.getLogger(__name__)
 ROW_GROUP = 64
@@ -105,7 +104,9 @@ def _outcomes(config: BuildConfig, todo: list[Track]):
     if config.num_proc == 1 or len(todo) <= 1:
         processor = ClipProcessor(config)
         return map(processor, todo), None, check_environment(processor.extractor)
-    ctx = mp.get_context("spawn")  # not fork: torch/OpenMP thread pools do not survive a fork
+    # not fork: torch/OpenMP thread pools do not survive a fork; a fork server that only imported and
+    # compiled what every worker needs (data_prep.worker_preload): its workers start warm
+    ctx = fork_server_context(["data_prep.worker_preload"])
     pool = ProcessPoolExecutor(min(config.num_proc, len(todo)), mp_context=ctx, initializer=init_worker,
                                initargs=(config, os.getpid()))
     try:
@@ -224,6 +225,7 @@ def _build_shard(config: BuildConfig, catalog: list[Track], catalog_report: Buil
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+            stop_fork_server()  # waited for: its workers' CPU time counts as this command's
     shard_dir = out / "shards" / name
     tmp_dir = out / "shards" / f".tmp-{name}"  # the shard is locked: a leftover is a killed build's
     shutil.rmtree(tmp_dir, ignore_errors=True)

@@ -122,9 +122,11 @@ def dead_writers_files(folder: Path, prefix: str) -> list[Path]:
 
 
 def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
-    """A worker must not outlive its parent (a SIGKILLed parent leaves no orphan). On Linux the kernel
-    sends SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG); everywhere, a daemon thread exits
-    the process once the parent pid changes (re-parented)."""
+    """A worker must not outlive the process ``parent_pid`` that started it (a SIGKILLed parent leaves no
+    orphan). On Linux the kernel sends SIGTERM when the worker's direct parent dies (prctl
+    PR_SET_PDEATHSIG); everywhere, a daemon thread exits the process once it is re-parented. A worker
+    forked by multiprocessing's fork server has the server as its direct parent (the server exits with
+    ``parent_pid``); it also checks that ``parent_pid`` itself is alive."""
     if sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -132,16 +134,58 @@ def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent_pid:  # died before the prctl
+    direct = os.getppid()
+
+    def gone() -> bool:
+        if os.getppid() != direct:  # re-parented: the direct parent died
+            return True
+        if direct == parent_pid:
+            return False
+        try:  # started through a fork server: is the pool's owner alive?
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    if direct == 1 or gone():  # died before the prctl
         os._exit(1)
 
     def watch() -> None:
         while True:
             time.sleep(poll_s)
-            if os.getppid() != parent_pid:
+            if gone():
                 os._exit(1)
 
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def fork_server_context(preload: list[str]) -> Any:
+    """A multiprocessing context whose workers fork from a server process that imported ``preload``
+    first (each worker inherits those modules instead of importing them again), or "spawn" where there
+    is no fork server (Windows). The server has run nothing but imports, so it holds no thread pool
+    (torch's, OpenMP's) that a fork would break. Stop it with :func:`stop_fork_server`."""
+    import multiprocessing as mp
+
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(list(preload))
+    return ctx
+
+
+def stop_fork_server() -> None:
+    """Stop this process's fork server, if it runs, and wait for it. Its workers are its children, not
+    this process's: only once it is waited for do their CPU time and its own count in this process's
+    ``getrusage(RUSAGE_CHILDREN)`` (what ``time`` reports for the command). Uses the stop method
+    CPython's own tests use (``ForkServer._stop``); without it the server exits with this process."""
+    import multiprocessing.forkserver as fs
+
+    server = getattr(fs, "_forkserver", None)
+    stop = getattr(server, "_stop", None)
+    if stop is not None and getattr(server, "_forkserver_pid", None) is not None:
+        stop()
 
 
 def init_worker(parent_pid: int, initializer: Callable[..., Any] | None = None, initargs: tuple = ()) -> None:
@@ -262,5 +306,5 @@ def worker_pool(n: int, context: Any, initializer: Callable[..., Any] | None = N
         pool.shutdown(wait=True)
 
 
-__all__ = ["CODEC_THREADS_ENV", "Interrupted", "clear_pending", "codec_threads", "die_with_parent", "exit_code", "init_worker", "interrupts", "on_signal", "pending",
-           "raise_if_interrupted", "retain_freed_memory", "signal_name", "stop_pool", "thread_share", "worker_pool"]
+__all__ = ["CODEC_THREADS_ENV", "Interrupted", "clear_pending", "codec_threads", "die_with_parent", "exit_code", "fork_server_context", "init_worker", "interrupts", "on_signal", "pending",
+           "raise_if_interrupted", "retain_freed_memory", "signal_name", "stop_fork_server", "stop_pool", "thread_share", "worker_pool"]

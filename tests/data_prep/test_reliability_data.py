@@ -265,6 +265,13 @@ def test_interrupt_swallowed_by_a_ctypes_callback_stops_the_build(m4a, tmp_path,
 
 
 # -- item 6: workers die with their parent; SIGTERM is Ctrl-C ----------------------------------------
+def _build_workers(parent) -> list:
+    """The build's worker processes: children of its fork server (or spawned children where there is none)."""
+    servers = [c for c in parent.children() if "forkserver" in " ".join(c.cmdline())]
+    spawned = [c for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+    return spawned + [w for server in servers for w in server.children()]
+
+
 @pytest.mark.slow  # kills build workers
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_workers_end_with_the_build(tmp_path, sig):
@@ -279,7 +286,7 @@ def test_workers_end_with_the_build(tmp_path, sig):
         deadline = time.time() + 240
         while time.time() < deadline and not (len(workers) >= 2 and cache_entries(out)):
             assert proc.poll() is None, proc.stderr.read()
-            workers = [c for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+            workers = _build_workers(parent)
             time.sleep(0.1)
         assert len(workers) >= 2 and cache_entries(out)
         everyone = parent.children(recursive=True)
@@ -346,7 +353,7 @@ def test_a_killed_worker_is_one_line(tmp_path):
         workers: list = []
         while time.time() < deadline and not (workers and cache_entries(out)):
             assert proc.poll() is None, proc.stderr.read()
-            workers = [c for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+            workers = _build_workers(parent)
             time.sleep(0.1)
         assert workers and cache_entries(out)
         workers[0].kill()  # as the OOM killer would

@@ -115,6 +115,7 @@ def _outcomes(config: BuildConfig, todo: list[Track]):
         env = environment.result()
     except BaseException as exc:
         stop_pool(pool)
+        stop_fork_server()
         if isinstance(exc, BrokenProcessPool):  # a worker was killed or crashed while the environment was checked
             raise _worker_died(None) from exc
         if isinstance(exc, Exception):

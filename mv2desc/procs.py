@@ -176,16 +176,23 @@ def fork_server_context(preload: list[str]) -> Any:
 
 
 def stop_fork_server() -> None:
-    """Stop this process's fork server, if it runs, and wait for it. Its workers are its children, not
-    this process's: only once it is waited for do their CPU time and its own count in this process's
-    ``getrusage(RUSAGE_CHILDREN)`` (what ``time`` reports for the command). Uses the stop method
-    CPython's own tests use (``ForkServer._stop``); without it the server exits with this process."""
+    """Stop this process's fork server, if it runs, and wait for it (call it once the pool that used it
+    has shut down). Its workers are its children, not this process's: only once it is waited for do
+    their CPU time and its own count in this process's ``getrusage(RUSAGE_CHILDREN)`` (what ``time``
+    reports for the command). The server is told by SIGTERM: the pipe whose closing would ask it to stop
+    is also held by any process forked while it ran (a long-lived pool's worker), and waiting for that
+    would never end. Then the stop method CPython's own tests use (``ForkServer._stop``) reaps it."""
     import multiprocessing.forkserver as fs
 
     server = getattr(fs, "_forkserver", None)
-    stop = getattr(server, "_stop", None)
-    if stop is not None and getattr(server, "_forkserver_pid", None) is not None:
-        stop()
+    pid, stop = getattr(server, "_forkserver_pid", None), getattr(server, "_stop", None)
+    if pid is None or stop is None:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    stop()
 
 
 def init_worker(parent_pid: int, initializer: Callable[..., Any] | None = None, initargs: tuple = ()) -> None:

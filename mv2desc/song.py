@@ -20,7 +20,8 @@ the same samples and the same analyses:
   on ``mono`` and the beats of ``beats_cfg``), one result per pair of configs, so ``describe`` and
   ``mv generate`` (its segments, style motifs, storyboard and timeline) share one analysis;
 * ``chroma_views()``: the STFT and constant-Q chroma of the tracker's input, computed once for madmom's
-  phase check (in a worker while its networks run) and the structure's chroma;
+  phase check (in a worker while its networks run); ``constant_q_chroma()``, the structure's chroma, is
+  their constant-Q view (computed alone when nothing needed the pair);
 * ``fingerprint``: sha256 of the file's bytes (``segments.json`` ties its edits to it).
 
 Per-segment *feature columns* (``rms_db_mean``, chroma, tempo, ...) are not analyses of the song: the
@@ -215,6 +216,17 @@ class Song:
 
         return self._cached("chroma_views", lambda: chroma_views(self._beat_input(MADMOM_RATE), MADMOM_RATE))
 
+    def constant_q_chroma(self) -> np.ndarray:
+        """The constant-Q view of :meth:`chroma_views` (the structure's chroma): taken from them when they
+        were made (madmom's phase check), else computed alone (the same computation on the same input,
+        without the STFT view nothing else reads)."""
+        from mv2desc.beats.madmom_backend import MADMOM_RATE
+        from mv2desc.beats.refine import constant_q_view
+
+        if "chroma_views" in self._cache:
+            return self._cache["chroma_views"][1]
+        return self._cached("constant_q_chroma", lambda: constant_q_view(self._beat_input(MADMOM_RATE), MADMOM_RATE))
+
     @staticmethod
     def _beats_key(cfg: MusicBeatConfig) -> tuple:
         """The cache key of a beat config: its fields with "auto" resolved to the tracker it names."""
@@ -237,7 +249,7 @@ class Song:
 
             beats = self.beats(beats_cfg)  # first: tracking may compute the chroma views on the side
             shared = (structure_cfg.sample_rate, structure_cfg.hop_length) == (CHROMA_RATE, CHROMA_HOP)
-            return analyse_structure(self.mono, self.sr, beats, structure_cfg, chroma=self.chroma_views()[1] if shared else None)
+            return analyse_structure(self.mono, self.sr, beats, structure_cfg, chroma=self.constant_q_chroma() if shared else None)
 
         return self._cached(key, analyse, persist="structure")
 

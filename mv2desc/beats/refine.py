@@ -27,8 +27,13 @@ def chromas(y: np.ndarray, sr: int) -> list[np.ndarray]:
     """Two chroma views of ``y`` (mono at ``sr``): STFT and constant-Q, ``(12, frames)`` at ``CHROMA_HOP``."""
     import librosa
 
-    return [librosa.feature.chroma_stft(y=y, sr=sr, hop_length=CHROMA_HOP),
-            librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=CHROMA_HOP)]
+    return [librosa.feature.chroma_stft(y=y, sr=sr, hop_length=CHROMA_HOP), _constant_q(y, sr)]
+
+
+def _constant_q(y: np.ndarray, sr: int) -> np.ndarray:
+    import librosa
+
+    return librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=CHROMA_HOP)
 
 
 def chroma_views(y: np.ndarray, sr: int) -> list[np.ndarray]:
@@ -37,6 +42,13 @@ def chroma_views(y: np.ndarray, sr: int) -> list[np.ndarray]:
     from mv2desc.media.audio import resample
 
     return chromas(resample(y, sr, CHROMA_RATE), CHROMA_RATE)
+
+
+def constant_q_view(y: np.ndarray, sr: int) -> np.ndarray:
+    """The constant-Q view of :func:`chroma_views` alone (the same computation, without the STFT view)."""
+    from mv2desc.media.audio import resample
+
+    return _constant_q(resample(y, sr, CHROMA_RATE), CHROMA_RATE)
 
 
 def chord_change(chroma: np.ndarray, fps: float, beats: np.ndarray) -> np.ndarray:

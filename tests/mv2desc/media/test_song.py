@@ -187,3 +187,32 @@ def test_the_phase_check_chroma_is_computed_once_and_is_the_structures(monkeypat
     own = analyse_structure(ks.y, ks.sr, beats, StructureConfig())
     assert len(structure.sections) >= 2
     assert [(s.start_s, s.end_s, s.label) for s in structure.sections] == [(s.start_s, s.end_s, s.label) for s in own.sections]
+
+
+def test_without_the_phase_check_the_structure_computes_the_constant_q_view_alone(monkeypatch):
+    """With the librosa tracker nothing reads the STFT view: the structure's chroma is the constant-Q
+    view alone, equal to the one madmom's phase check would have shared."""
+    import librosa
+
+    from mv2desc.beats.refine import chroma_views
+    from mv2desc.beats.tracking import beat_input
+    from mv2desc.structure import StructureConfig
+    from mv2desc.structure.synth_songs import known_song
+
+    ks = known_song("ABAB", 4, sr=44100)
+    calls = collections.Counter()
+    for name in ("chroma_cqt", "chroma_stft"):
+        original = getattr(librosa.feature, name)
+
+        def counted(*args, _name=name, _original=original, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(librosa.feature, name, counted)
+    song = Song(ks.y, ks.sr)
+    cfg = MusicBeatConfig(tracker="librosa")
+    song.beats(cfg)  # the librosa tracker's downbeats read chroma of their own
+    calls.clear()
+    song.structure(cfg, StructureConfig())
+    assert calls["chroma_cqt"] == 1 and calls["chroma_stft"] == 0
+    np.testing.assert_array_equal(song.constant_q_chroma(), chroma_views(beat_input(ks.y, ks.sr, 44100), 44100)[1])
